@@ -267,10 +267,10 @@ func (n *node) appendJSON(dst []byte) []byte {
 // clone returns a copy of g whose nodes and inputs can be changed without
 // touching g. Raw values are shared: they are replaced, never modified.
 func (g *Graph) clone() *Graph {
+	// pos stays nil: Render adds and removes nodes, and needs no positions.
 	c := &Graph{
 		order: append([]string(nil), g.order...),
 		nodes: make(map[string]*node, len(g.nodes)),
-		pos:   g.pos,
 	}
 	for id, n := range g.nodes {
 		cn := *n

@@ -1,0 +1,73 @@
+// Package workflow recognises, inspects and fills ComfyUI workflow
+// templates. It has no network access and imports no other package of the
+// project.
+//
+// # Formats
+//
+// Detect tells API format (an object of nodes keyed by id, each with
+// class_type and inputs) from UI format (a nodes array, links, last_node_id),
+// and unwraps the envelopes {"prompt": …} and {"input": {"workflow": …}}.
+// Parse refuses UI format with an error wrapping ErrUIFormat that tells the
+// operator to use ComfyUI's "Export (API)". Parsing is lossless: every value
+// keeps its JSON text, so a seed of 18446744073709551615 or a cfg of 7.50
+// comes back byte-for-byte, and node and input order are kept.
+//
+// # Injection points
+//
+// The points are, in the order Inspect reports them:
+//
+//	prompt           text of the encoders behind every positive conditioning
+//	negative_prompt  text of the encoders behind every negative conditioning
+//	seed             KSampler.seed, KSamplerAdvanced/SamplerCustom/RandomNoise.noise_seed
+//	steps            KSampler, KSamplerAdvanced, BasicScheduler (and other schedulers).steps
+//	cfg              KSampler, KSamplerAdvanced, SamplerCustom, CFGGuider.cfg
+//	guidance         FluxGuidance, CLIPTextEncodeFlux.guidance
+//	width, height    EmptyLatentImage, EmptySD3LatentImage, plus ModelSamplingFlux
+//	batch_size       EmptyLatentImage, EmptySD3LatentImage
+//	model            the model loader's file (CheckpointLoaderSimple.ckpt_name,
+//	                 UNETLoader.unet_name …)
+//	output           SaveImage.filename_prefix
+//
+// Prompts are found by following links, never by titles: from every input
+// named positive or negative (and BasicGuider's conditioning) back through
+// conditioning nodes (FluxGuidance, ConditioningCombine,
+// ConditioningSetTimestepRange, ControlNetApplyAdvanced …) to the text
+// encoders. Text behind ConditioningZeroOut is not a point, and an encoder
+// reached from both sides belongs to the prompt only. Where a value is a
+// link, links from core Primitive* nodes are followed to their value; a link
+// from any other node is reported as unresolved, naming the node and input,
+// and the point must then be named in params.
+//
+// When a graph has several loaders (SDXL base + refiner), the model loader
+// is the one whose MODEL reaches the sampler that starts from the empty
+// latent. Prompt, seed, steps and cfg go to every sampler, refiner included.
+//
+// Params name points explicitly as "node.input" references, for example
+// {"prompt": ["6.text"], "seed": ["3.seed", "20.noise_seed"]}. A named point
+// replaces discovery for that point only (so an explicit width does not also
+// set ModelSamplingFlux unless it is listed); params.model also selects the
+// loader LoRAs are inserted after. Unknown point names, nodes not in the
+// graph and inputs not on the node are errors.
+//
+// # LoRAs
+//
+// Render inserts the requested LoRAs as a chain right after the model
+// loader: LoraLoader (strength_model = strength_clip = the strength) when the
+// loader's CLIP output is used, LoraLoaderModelOnly otherwise (UNETLoader,
+// or a checkpoint whose CLIP is unused because a separate CLIP loader feeds
+// the encoders). Every former consumer of the loader's MODEL output, and of
+// its CLIP output for LoraLoader, is re-pointed to the last node of the
+// chain. New nodes get ids after the largest numeric id and come last.
+//
+// LoRA nodes already in the template are kept as they are: the requested
+// chain goes between the loader and them, so both apply. With
+// Request.ReplaceLoras the template's LoRA nodes chained after the loader
+// (Inspection.Loras) are removed first, their consumers re-pointed to their
+// inputs.
+//
+// # Rendering
+//
+// Render never changes the Graph; the same graph and request give
+// byte-identical output. It refuses a graph with problems
+// (Inspection.Problems), so that what Check accepts is what Render can fill.
+package workflow

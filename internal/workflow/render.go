@@ -1,0 +1,335 @@
+package workflow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Request is what one job asks of a template. Zero values keep the
+// template's value, except Seed, which is always set unless KeepSeed is.
+type Request struct {
+	// Prompt and NegativePrompt replace the text of the encoders; "" keeps
+	// the template's text. A negative prompt is ignored when the graph has
+	// no negative point (a Flux graph whose negative is zeroed out).
+	Prompt, NegativePrompt string
+	// Seed goes to every seed input (0 … 2^64-1).
+	Seed uint64
+	// KeepSeed leaves the template's seeds alone and ignores Seed.
+	KeepSeed bool
+	// Steps is 1 … 10000; 0 keeps the template's.
+	Steps int
+	// CFG and Guidance are 0 … 100; nil keeps the template's. A value for a
+	// point the graph does not have is ignored (Flux graphs have no cfg
+	// with BasicGuider; SD graphs have no guidance).
+	CFG, Guidance *float64
+	// Width and Height are 16 … 16384 pixels; 0 keeps the template's.
+	// ModelSamplingFlux nodes get the same size as the latent.
+	Width, Height int
+	// BatchSize is 1 … 4096; 0 keeps the template's.
+	BatchSize int
+	// ModelFile is the model file name on ComfyUI; "" keeps the template's.
+	ModelFile string
+	// Loras are inserted as a chain right after the model loader.
+	Loras []Lora
+	// ReplaceLoras removes the template's LoRA nodes chained after the
+	// loader (Inspection.Loras) before inserting Loras. By default they are
+	// kept and the requested chain goes in front of them.
+	ReplaceLoras bool
+	// FilenamePrefix is the SaveImage prefix, unique per job; it may hold a
+	// subfolder ("atelier/job-123"). "" keeps the template's.
+	FilenamePrefix string
+	// Params are the workflow's explicit injection points.
+	Params Params
+}
+
+// Lora is one LoRA to apply.
+type Lora struct {
+	// Name is the file name on ComfyUI (lora_name), which may hold a subfolder.
+	Name string
+	// Strength (−100 … 100) goes to strength_model, and to strength_clip
+	// when a LoraLoader is inserted.
+	Strength float64
+}
+
+// Limits Render enforces, from ComfyUI's node definitions.
+const (
+	maxSteps       = 10000
+	minSize        = 16
+	maxSize        = 16384
+	maxBatch       = 4096
+	maxCFG         = 100
+	maxStrength    = 100
+	maxPrefixBytes = 200
+)
+
+// Render fills the template with r and returns the API-format graph as
+// compact JSON: nodes and inputs in template order, inserted LoRA nodes
+// last, untouched values byte-for-byte as written. The same graph and
+// request always give the same bytes, and g itself is never changed. It
+// fails when r is out of range, r.Params is invalid, or the graph has
+// problems (see Inspection.Problems).
+func (g *Graph) Render(r Request) ([]byte, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	ins, err := g.Inspect(r.Params)
+	if err != nil {
+		return nil, err
+	}
+	if probs := ins.Problems(); len(probs) > 0 {
+		return nil, fmt.Errorf("filling workflow: %w", probs)
+	}
+	c := g.clone()
+	c.fill(ins, r)
+	if r.ReplaceLoras {
+		if err := c.removeLoras(ins.Loras); err != nil {
+			return nil, fmt.Errorf("removing template LoRAs: %w", err)
+		}
+	}
+	if len(r.Loras) > 0 {
+		c.insertLoras(ins.Loader, r.Loras)
+	}
+	return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
+}
+
+// fill sets every point the request gives a value for.
+func (c *Graph) fill(ins *Inspection, r Request) {
+	set := func(name string, raw json.RawMessage) {
+		for _, t := range ins.Point(name).Targets {
+			c.nodes[t.Node].input(t.Input).set(raw)
+		}
+	}
+	if r.Prompt != "" {
+		set(PointPrompt, quote(r.Prompt))
+	}
+	if r.NegativePrompt != "" {
+		set(PointNegativePrompt, quote(r.NegativePrompt))
+	}
+	if !r.KeepSeed {
+		set(PointSeed, strconv.AppendUint(nil, r.Seed, 10))
+	}
+	if r.Steps > 0 {
+		set(PointSteps, formatInt(int64(r.Steps)))
+	}
+	if r.CFG != nil {
+		set(PointCFG, formatFloat(*r.CFG))
+	}
+	if r.Guidance != nil {
+		set(PointGuidance, formatFloat(*r.Guidance))
+	}
+	if r.Width > 0 {
+		set(PointWidth, formatInt(int64(r.Width)))
+	}
+	if r.Height > 0 {
+		set(PointHeight, formatInt(int64(r.Height)))
+	}
+	if r.BatchSize > 0 {
+		set(PointBatchSize, formatInt(int64(r.BatchSize)))
+	}
+	if r.ModelFile != "" {
+		set(PointModel, quote(r.ModelFile))
+	}
+	if r.FilenamePrefix != "" {
+		set(PointOutput, quote(r.FilenamePrefix))
+	}
+}
+
+// validate reports every out-of-range value in r.
+func (r Request) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if r.Steps < 0 || r.Steps > maxSteps {
+		bad("steps %d: want 1…%d, or 0 to keep the template's", r.Steps, maxSteps)
+	}
+	checkFloat := func(name string, v *float64) {
+		if v != nil && !(*v >= 0 && *v <= maxCFG) { // also catches NaN
+			bad("%s %v: want 0…%d", name, *v, maxCFG)
+		}
+	}
+	checkFloat("cfg", r.CFG)
+	checkFloat("guidance", r.Guidance)
+	checkSize := func(name string, v int) {
+		if v != 0 && (v < minSize || v > maxSize) {
+			bad("%s %d: want %d…%d pixels, or 0 to keep the template's", name, v, minSize, maxSize)
+		}
+	}
+	checkSize("width", r.Width)
+	checkSize("height", r.Height)
+	if r.BatchSize < 0 || r.BatchSize > maxBatch {
+		bad("batch size %d: want 1…%d, or 0 to keep the template's", r.BatchSize, maxBatch)
+	}
+	for i, l := range r.Loras {
+		if strings.TrimSpace(l.Name) == "" {
+			bad("loras[%d]: empty name", i)
+		}
+		if !(l.Strength >= -maxStrength && l.Strength <= maxStrength) {
+			bad("loras[%d] %q: strength %v: want −%d…%d", i, l.Name, l.Strength,
+				maxStrength, maxStrength)
+		}
+	}
+	if r.FilenamePrefix != "" {
+		if err := checkPrefix(r.FilenamePrefix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid request: %w", errors.Join(errs...))
+}
+
+// checkPrefix refuses a filename prefix that ComfyUI would reject or that
+// would leave its output folder.
+func checkPrefix(p string) error {
+	if len(p) > maxPrefixBytes {
+		return fmt.Errorf("filename prefix is %d bytes long: want at most %d", len(p),
+			maxPrefixBytes)
+	}
+	if strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) ||
+		(len(p) > 1 && p[1] == ':') {
+		return fmt.Errorf("filename prefix %q: want a relative path", p)
+	}
+	if strings.HasSuffix(p, "/") || strings.HasSuffix(p, `\`) {
+		return fmt.Errorf("filename prefix %q ends with a separator: want a file name after it", p)
+	}
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if seg == ".." {
+			return fmt.Errorf("filename prefix %q: \"..\" would leave the output folder", p)
+		}
+	}
+	if strings.ContainsFunc(p, unicode.IsControl) {
+		return fmt.Errorf("filename prefix %q holds a control character", p)
+	}
+	return nil
+}
+
+// consumersOf lists the inputs linked to l, in graph order.
+func (c *Graph) consumersOf(l Link) []*input {
+	var out []*input
+	for _, id := range c.order {
+		n := c.nodes[id]
+		for i := range n.inputs {
+			if n.inputs[i].isLink && n.inputs[i].link == l {
+				out = append(out, &n.inputs[i])
+			}
+		}
+	}
+	return out
+}
+
+// removeLoras takes the template's LoRA nodes out of the graph, re-pointing
+// the users of each one's outputs to its inputs.
+func (c *Graph) removeLoras(loras []TemplateLora) error {
+	for _, tl := range loras {
+		n := c.nodes[tl.Node]
+		model, _ := n.linkAt("model") // in the chain because its model is linked
+		for _, in := range c.consumersOf(Link{n.id, 0}) {
+			in.point(model)
+		}
+		if n.class == classLora {
+			users := c.consumersOf(Link{n.id, 1})
+			clip, ok := n.linkAt("clip")
+			if len(users) > 0 && !ok {
+				return fmt.Errorf("node %q (LoraLoader): its CLIP output is used but its "+
+					"clip input is no link", n.id)
+			}
+			for _, in := range users {
+				in.point(clip)
+			}
+		}
+		c.deleteNode(n.id)
+	}
+	return nil
+}
+
+func (c *Graph) deleteNode(id string) {
+	delete(c.nodes, id)
+	for i, have := range c.order {
+		if have == id {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			return
+		}
+	}
+}
+
+// insertLoras chains loras after the loader and re-points every former
+// consumer of the loader's MODEL (and CLIP) output to the end of the chain.
+func (c *Graph) insertLoras(l *Loader, loras []Lora) {
+	model := Link{l.Node, l.ModelOutput}
+	modelUsers := c.consumersOf(model)
+	var clip Link
+	var clipUsers []*input
+	if l.CLIPOutput >= 0 {
+		clip = Link{l.Node, l.CLIPOutput}
+		clipUsers = c.consumersOf(clip)
+	}
+	withClip := len(clipUsers) > 0 // the CLIP path after ReplaceLoras, too
+
+	ids := c.newIDs(len(loras))
+	for i, lr := range loras {
+		n := &node{id: ids[i], class: classLoraModelOnly}
+		if withClip {
+			n.class = classLora
+		}
+		strength := formatFloat(lr.Strength)
+		n.inputs = []input{
+			{name: "lora_name", raw: quote(lr.Name)},
+			{name: "strength_model", raw: strength},
+		}
+		if withClip {
+			n.inputs = append(n.inputs, input{name: "strength_clip", raw: strength})
+		}
+		n.inputs = append(n.inputs, linkInput("model", model))
+		if withClip {
+			n.inputs = append(n.inputs, linkInput("clip", clip))
+		}
+		n.fields = []field{
+			{key: "inputs"},
+			{key: "class_type", raw: quote(n.class)},
+			{key: "_meta", raw: fmt.Appendf(nil, `{"title":"LoRA %d (atelier)"}`, i+1)},
+		}
+		c.nodes[n.id] = n
+		c.order = append(c.order, n.id)
+		model, clip = Link{n.id, 0}, Link{n.id, 1}
+	}
+	for _, in := range modelUsers {
+		in.point(model)
+	}
+	for _, in := range clipUsers {
+		in.point(clip)
+	}
+}
+
+func linkInput(name string, l Link) input {
+	return input{name: name, raw: appendLink(nil, l), isLink: true, link: l}
+}
+
+// newIDs returns n unused node ids continuing the graph's numbering: one
+// more than the largest numeric id, so "115:89"-style ids are left alone.
+func (c *Graph) newIDs(n int) []string {
+	var next uint64 = 1
+	for _, id := range c.order {
+		if v, err := strconv.ParseUint(id, 10, 64); err == nil && v >= next {
+			next = v + 1
+		}
+	}
+	ids := make([]string, 0, n)
+	for len(ids) < n {
+		id := strconv.FormatUint(next, 10)
+		if next == 0 || next == math.MaxUint64 { // numbering exhausted
+			id = fmt.Sprintf("atelier-lora-%d", len(ids)+1)
+		}
+		for c.nodes[id] != nil || slices.Contains(ids, id) {
+			id += "-x"
+		}
+		ids = append(ids, id)
+		next++
+	}
+	return ids
+}
