@@ -249,15 +249,32 @@ func yamlDecodeProblems(err error, file string, idx pathIndex) error {
 		if m := yamlLine.FindStringSubmatch(e); m != nil {
 			p.Line, _ = strconv.Atoi(m[1])
 			p.Message = m[2]
-			p.Path = lineToPath[p.Line]
+			p.Path = pathAtLine(lineToPath, p.Line)
 		}
-		p.Message = friendlyYAMLMessage(p.Message, &p.Path)
+		p.Message = friendlyYAMLMessage(p.Message, &p.Path, lineToPath)
 		ps = append(ps, p)
 	}
 	return ps
 }
 
-func friendlyYAMLMessage(msg string, path *string) string {
+// pathAtLine returns the path of the value at line, or, for a line inside
+// an inline workflow_json (whose inside is not indexed), that graph's path.
+func pathAtLine(lineToPath map[int]string, line int) string {
+	if p, ok := lineToPath[line]; ok {
+		return p
+	}
+	for l := line - 1; l > 0; l-- {
+		if p, ok := lineToPath[l]; ok {
+			if strings.HasSuffix(p, "workflow_json") {
+				return p
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+func friendlyYAMLMessage(msg string, path *string, lineToPath map[int]string) string {
 	if m := reUnknownField.FindStringSubmatch(msg); m != nil {
 		// The path of an unknown key's line is the key itself: report it
 		// at its parent.
@@ -266,13 +283,18 @@ func friendlyYAMLMessage(msg string, path *string) string {
 		} else if *path == m[1] {
 			*path = ""
 		}
-		return unknownFieldMessage(m[1], m[2])
+		return unknownFieldMessage(m[1], knownFields[strings.TrimPrefix(m[2], "*")])
 	}
 	if m := reCannot.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("expected %s, got %s %s", describeGoType(m[3]),
 			describeYAMLTag(m[1]), strconv.Quote(m[2]))
 	}
 	if m := reDupKey.FindStringSubmatch(msg); m != nil {
+		// The second key is not indexed; the first one's path is the key's.
+		first, _ := strconv.Atoi(m[2])
+		if p := lineToPath[first]; p == m[1] || strings.HasSuffix(p, "."+m[1]) {
+			*path = p
+		}
 		return fmt.Sprintf("duplicate key %q (first defined at line %s)", m[1], m[2])
 	}
 	return msg
@@ -289,9 +311,8 @@ var knownFields = map[string]reflect.Type{
 	"config.Size":          reflect.TypeFor[Size](),
 }
 
-func unknownFieldMessage(field, typeName string) string {
-	t, ok := knownFields[strings.TrimPrefix(typeName, "*")]
-	if !ok {
+func unknownFieldMessage(field string, t reflect.Type) string {
+	if t == nil || t.Kind() != reflect.Struct {
 		return fmt.Sprintf("unknown field %q", field)
 	}
 	var names []string
@@ -373,115 +394,209 @@ func DecodeJSON(data []byte, file string) (*Snapshot, pathIndex, error) {
 	if err := checkInputText(data, file); err != nil {
 		return nil, nil, err
 	}
-	idx, err := indexJSON(data, file)
-	if err != nil {
+	ix := &jsonIndexer{data: data, file: file, idx: pathIndex{}}
+	if err := ix.index(); err != nil {
 		return nil, nil, err
 	}
 	var s Snapshot
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return nil, nil, jsonDecodeProblem(err, data, dec.InputOffset(), file)
+		return nil, nil, ix.problem(err, dec.InputOffset())
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		line, _ := lineCol(data, int(dec.InputOffset()))
 		return nil, nil, Problems{{File: file, Line: line,
 			Message: "unexpected data after the JSON object"}}
 	}
-	return &s, idx, nil
+	return &s, ix.idx, nil
 }
 
-func jsonDecodeProblem(err error, data []byte, off int64, file string) error {
+// jsonIndexer walks a JSON document once, before it is decoded, building
+// the path index and finding what encoding/json would merge silently
+// (duplicate keys) or report without a place (unknown fields).
+type jsonIndexer struct {
+	data  []byte
+	file  string
+	dec   *json.Decoder
+	idx   pathIndex
+	spans []jsonSpan
+	ps    Problems
+}
+
+// jsonSpan is where the value at path lies: data[start:end].
+type jsonSpan struct {
+	path       string
+	start, end int64
+}
+
+func (ix *jsonIndexer) index() error {
+	ix.dec = json.NewDecoder(bytes.NewReader(ix.data))
+	ix.dec.UseNumber()
+	if err := ix.walk("", reflect.TypeFor[Snapshot](), 0); err != nil {
+		return ix.problem(err, ix.dec.InputOffset())
+	}
+	return ix.ps.Err()
+}
+
+// walk reads one value at prefix. t is the Go type it decodes into, nil
+// where fields are not checked (workflow graphs, params).
+func (ix *jsonIndexer) walk(prefix string, t reflect.Type, depth int) error {
+	if depth > 10000 {
+		return errors.New("nested too deeply")
+	}
+	start := ix.valueStart(ix.dec.InputOffset())
+	tok, err := ix.dec.Token()
+	if err != nil {
+		return err
+	}
+	if prefix != "" {
+		if _, ok := ix.idx[prefix]; !ok {
+			ix.idx[prefix], _ = lineCol(ix.data, int(start)+1)
+		}
+	}
+	defer func() { ix.spans = append(ix.spans, jsonSpan{prefix, start, ix.dec.InputOffset()}) }()
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	t = checkedType(t)
+	switch d {
+	case '{':
+		if err := ix.object(prefix, t, depth); err != nil {
+			return err
+		}
+	case '[':
+		var elem reflect.Type
+		if t != nil && t.Kind() == reflect.Slice {
+			elem = t.Elem()
+		}
+		for i := 0; ix.dec.More(); i++ {
+			if err := ix.walk(fmt.Sprintf("%s[%d]", prefix, i), elem, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = ix.dec.Token() // the closing delimiter
+	return err
+}
+
+func (ix *jsonIndexer) object(prefix string, t reflect.Type, depth int) error {
+	var fields map[string]reflect.Type
+	if t != nil && t.Kind() == reflect.Struct {
+		fields = jsonFields(t)
+	}
+	seen := map[string]bool{}
+	for ix.dec.More() {
+		kt, err := ix.dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := kt.(string)
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		line, _ := lineCol(ix.data, int(ix.dec.InputOffset()))
+		if seen[k] {
+			ix.ps = append(ix.ps, Problem{File: ix.file, Line: line, Path: p,
+				Message: fmt.Sprintf("duplicate key %q", k)})
+		}
+		seen[k] = true
+		ft, known := fields[k]
+		if fields != nil && !known {
+			ix.ps = append(ix.ps, Problem{File: ix.file, Line: line, Path: prefix,
+				Message: unknownFieldMessage(k, t)})
+		}
+		if t == nil {
+			p = prefix + ".?" // graphs are not indexed, only walked
+		}
+		if err := ix.walk(p, ft, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueStart skips the white space and separators before a value.
+func (ix *jsonIndexer) valueStart(off int64) int64 {
+	for off < int64(len(ix.data)) && strings.IndexByte(" \t\r\n,:", ix.data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// checkedType is the type whose fields are checked for t: structs and
+// slices, not types that decode themselves (graphs, string lists, times).
+func checkedType(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(typeOfJSONUnmarshaler) {
+		return nil
+	}
+	if t.Kind() != reflect.Struct && t.Kind() != reflect.Slice {
+		return nil
+	}
+	return t
+}
+
+var typeOfJSONUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// jsonFields maps the JSON names of t's fields to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = t.Field(i).Type
+		}
+	}
+	return fields
+}
+
+// problem turns a decoding error into a Problem with its line and path.
+func (ix *jsonIndexer) problem(err error, off int64) error {
 	var (
 		se *json.SyntaxError
 		te *json.UnmarshalTypeError
 	)
-	p := Problem{File: file}
+	p := Problem{File: ix.file}
 	switch {
 	case errors.As(err, &se):
-		p.Line, _ = lineCol(data, int(se.Offset))
+		p.Line, _ = lineCol(ix.data, int(se.Offset))
 		p.Message = "invalid JSON: " + se.Error()
 	case errors.As(err, &te):
-		p.Line, _ = lineCol(data, int(te.Offset))
-		p.Path = te.Field
+		p.Line, _ = lineCol(ix.data, int(te.Offset))
+		p.Path = ix.pathAt(te.Offset, te.Field)
 		p.Message = fmt.Sprintf("expected %s, got a JSON %s", describeGoType(te.Type.String()),
 			te.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		p.Line, _ = lineCol(ix.data, len(ix.data))
 		p.Message = "invalid JSON: the file ends too early (truncated?)"
 	default:
-		p.Line, _ = lineCol(data, int(off))
+		p.Line, _ = lineCol(ix.data, int(off))
 		p.Message = strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return Problems{p}
 }
 
-// indexJSON walks a JSON document once, building the path index and
-// finding duplicate object keys, which encoding/json would silently merge.
-func indexJSON(data []byte, file string) (pathIndex, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	idx := pathIndex{}
-	var ps Problems
-	var walk func(prefix string, depth int) error
-	walk = func(prefix string, depth int) error {
-		if depth > 10000 {
-			return errors.New("nested too deeply")
+var reIndex = regexp.MustCompile(`\[\d+\]`)
+
+// pathAt returns the deepest indexed path whose value holds offset off and
+// whose field names match field (encoding/json's path, without indexes).
+func (ix *jsonIndexer) pathAt(off int64, field string) string {
+	best := ""
+	for _, sp := range ix.spans {
+		if sp.start < off && off <= sp.end && len(sp.path) > len(best) &&
+			reIndex.ReplaceAllString(sp.path, "") == field {
+			best = sp.path
 		}
-		start := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if prefix != "" {
-			if _, ok := idx[prefix]; !ok {
-				idx[prefix], _ = lineCol(data, int(start)+1)
-			}
-		}
-		d, ok := tok.(json.Delim)
-		if !ok {
-			return nil
-		}
-		inGraph := strings.HasSuffix(prefix, "workflow_json")
-		switch d {
-		case '{':
-			seen := map[string]bool{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				k, _ := kt.(string)
-				p := k
-				if prefix != "" {
-					p = prefix + "." + k
-				}
-				if seen[k] {
-					line, _ := lineCol(data, int(dec.InputOffset()))
-					ps = append(ps, Problem{File: file, Line: line, Path: p,
-						Message: fmt.Sprintf("duplicate key %q", k)})
-				}
-				seen[k] = true
-				if inGraph {
-					p = prefix + ".?" // graphs are not indexed, only walked
-				}
-				if err := walk(p, depth+1); err != nil {
-					return err
-				}
-			}
-		case '[':
-			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", prefix, i), depth+1); err != nil {
-					return err
-				}
-			}
-		}
-		_, err = dec.Token() // the closing delimiter
-		return err
 	}
-	if err := walk("", 0); err != nil {
-		return nil, jsonDecodeProblem(err, data, dec.InputOffset(), file)
+	if best == "" {
+		return field
 	}
-	return idx, ps.Err()
+	return best
 }
 
 // loadTemplates reads each workflow's template_path below dir into its

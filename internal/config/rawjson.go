@@ -38,50 +38,80 @@ func (r *RawJSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// UnmarshalYAML converts the YAML value to JSON.
+// UnmarshalYAML converts the YAML value to JSON. A problem is reported as a
+// *yaml.TypeError so that the decoder carries on and reports it, with its
+// line, beside every other problem in the file.
 func (r *RawJSON) UnmarshalYAML(n *yaml.Node) error {
-	var buf bytes.Buffer
-	budget := maxYAMLJSONNodes
-	if err := yamlToJSON(&buf, n, &budget, 0); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+	c := yamlConverter{nodes: maxYAMLJSONNodes}
+	if err := c.convert(n, 0); err != nil {
+		line, msg := n.Line, err.Error()
+		var le *lineError
+		if errors.As(err, &le) {
+			line, msg = le.line, le.msg
+		}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", line, msg)}}
 	}
-	*r = buf.Bytes()
+	*r = c.buf.Bytes()
 	return nil
 }
 
-// maxYAMLJSONNodes bounds the nodes one inline graph may expand to, so that
-// a YAML file full of aliases (a "billion laughs") cannot exhaust memory.
-const maxYAMLJSONNodes = 1_000_000
+// Bounds on what one inline graph may expand to, so that a YAML file full
+// of aliases (a "billion laughs") cannot exhaust memory: a count of values
+// and, since one alias can stand for a long string, a size.
+const (
+	maxYAMLJSONNodes = 1_000_000
+	maxYAMLJSONBytes = MaxTemplateFileBytes
+)
+
+// lineError is a conversion problem at a line of the YAML file.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	return &lineError{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
 
 var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
-func yamlToJSON(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) error {
-	*budget--
-	if *budget < 0 {
-		return errors.New("inline workflow is too large (too many values or aliases)")
+// yamlConverter writes a YAML node tree as JSON within a budget.
+type yamlConverter struct {
+	buf   bytes.Buffer
+	nodes int
+}
+
+func (c *yamlConverter) convert(n *yaml.Node, depth int) error {
+	c.nodes--
+	if c.nodes < 0 || c.buf.Len() > maxYAMLJSONBytes {
+		return errAt(n, "inline workflow is too large (more than %d values or %s, "+
+			"counting what aliases repeat)", maxYAMLJSONNodes, formatBytes(maxYAMLJSONBytes))
 	}
 	if depth > 200 {
-		return errors.New("inline workflow is nested too deeply")
+		return errAt(n, "inline workflow is nested too deeply")
 	}
+	buf := &c.buf
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			buf.WriteString("null")
 			return nil
 		}
-		return yamlToJSON(buf, n.Content[0], budget, depth+1)
+		return c.convert(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return yamlToJSON(buf, n.Alias, budget, depth+1)
+		return c.convert(n.Alias, depth+1)
 	case yaml.MappingNode:
 		buf.WriteByte('{')
 		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if k.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: mapping keys must be strings", k.Line)
+				return errAt(k, "mapping keys must be strings")
 			}
 			if first, dup := seen[k.Value]; dup {
-				return fmt.Errorf("line %d: duplicate key %q (first at line %d)", k.Line, k.Value, first)
+				return errAt(k, "duplicate key %q (first at line %d)", k.Value, first)
 			}
 			seen[k.Value] = k.Line
 			if i > 0 {
@@ -89,18 +119,18 @@ func yamlToJSON(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) error {
 			}
 			writeJSONString(buf, k.Value)
 			buf.WriteByte(':')
-			if err := yamlToJSON(buf, n.Content[i+1], budget, depth+1); err != nil {
+			if err := c.convert(n.Content[i+1], depth+1); err != nil {
 				return err
 			}
 		}
 		buf.WriteByte('}')
 	case yaml.SequenceNode:
 		buf.WriteByte('[')
-		for i, c := range n.Content {
+		for i, e := range n.Content {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := yamlToJSON(buf, c, budget, depth+1); err != nil {
+			if err := c.convert(e, depth+1); err != nil {
 				return err
 			}
 		}
@@ -108,7 +138,7 @@ func yamlToJSON(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) error {
 	case yaml.ScalarNode:
 		return scalarToJSON(buf, n)
 	default:
-		return fmt.Errorf("line %d: unsupported YAML value", n.Line)
+		return errAt(n, "unsupported YAML value")
 	}
 	return nil
 }
@@ -120,7 +150,7 @@ func scalarToJSON(buf *bytes.Buffer, n *yaml.Node) error {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return err
+			return errAt(n, "%q is not a boolean", n.Value)
 		}
 		buf.WriteString(strconv.FormatBool(b))
 	case "!!int", "!!float":
@@ -135,11 +165,11 @@ func scalarToJSON(buf *bytes.Buffer, n *yaml.Node) error {
 		}
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return fmt.Errorf("line %d: number %q cannot be written as JSON", n.Line, n.Value)
+			return errAt(n, "number %q cannot be written as JSON", n.Value)
 		}
 		s := strconv.FormatFloat(f, 'g', -1, 64)
 		if !jsonNumber.MatchString(s) {
-			return fmt.Errorf("line %d: number %q cannot be written as JSON", n.Line, n.Value)
+			return errAt(n, "number %q cannot be written as JSON", n.Value)
 		}
 		buf.WriteString(s)
 	default:
