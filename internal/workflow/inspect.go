@@ -99,7 +99,9 @@ func (ins *Inspection) Point(name string) *Point {
 func (ins *Inspection) Problems() Problems {
 	var probs Problems
 	for _, p := range ins.Points {
-		if len(p.Targets) == 0 && slices.Contains(RequiredPoints, p.Name) {
+		// A point hidden behind links is reported once, by its links.
+		if len(p.Targets) == 0 && len(p.Unresolved) == 0 &&
+			slices.Contains(RequiredPoints, p.Name) {
 			probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
 				"no %s point: %s; name it in params.%s", p.Name, p.Missing, p.Name)})
 		}
@@ -235,11 +237,19 @@ func (c *collector) add(t Target, why string) {
 // point turns the collection into a Point, targets in graph order.
 func (c *collector) point(name, missing string) Point {
 	pt := Point{Name: name, Targets: c.targets, Unresolved: c.unresolved, Notes: c.notes}
-	if len(pt.Targets) == 0 {
+	switch {
+	case len(pt.Targets) > 0:
+	case len(pt.Unresolved) > 0:
+		pt.Missing = hiddenByLink
+	default:
 		pt.Missing = missing
 	}
 	return pt
 }
+
+// hiddenByLink is the Missing text of a point found only behind links.
+const hiddenByLink = "its value is a link the engine does not understand (see unresolved)"
+
 
 func (f *finder) sortTargets(ts []Target) {
 	slices.SortStableFunc(ts, func(a, b Target) int {
@@ -282,7 +292,7 @@ func (f *finder) simplePoint(name string) Point {
 		}
 		pt.Missing = missingReasons[name]
 		if len(pt.Unresolved) > 0 {
-			pt.Missing = "the latent size is a link the engine does not understand"
+			pt.Missing = hiddenByLink
 		}
 	case name == PointOutput && len(pt.Targets) == 0:
 		f.explainNoOutput(&pt)

@@ -115,6 +115,7 @@ func (c *Graph) fill(ins *Inspection, r Request) {
 		set(PointSeed, strconv.AppendUint(nil, r.Seed, 10))
 	}
 	if r.Steps > 0 {
+		c.scaleSplitSteps(ins.Point(PointSteps).Targets, r.Steps)
 		set(PointSteps, formatInt(int64(r.Steps)))
 	}
 	if r.CFG != nil {
@@ -332,4 +333,41 @@ func (c *Graph) newIDs(n int) []string {
 		next++
 	}
 	return ids
+}
+
+// scaleSplitSteps keeps a KSamplerAdvanced base/refiner split at the same
+// fraction when the step count changes: with steps 25 → 12, a base ending at
+// step 20 ends at 10 and the refiner starting at 20 starts at 10. Left as
+// they were, a start past the new step count would skip the refiner. Values
+// past the template's step count (10000, "to the end") stay as they are;
+// values that are links are left alone.
+func (c *Graph) scaleSplitSteps(targets []Target, steps int) {
+	for _, t := range targets {
+		n := c.nodes[t.Node]
+		if n.class != "KSamplerAdvanced" || t.Input != "steps" {
+			continue
+		}
+		old, ok := literalInt(n.input("steps"))
+		if !ok || old <= 0 {
+			continue
+		}
+		for _, name := range []string{"start_at_step", "end_at_step"} {
+			in := n.input(name)
+			v, ok := literalInt(in)
+			if !ok || v <= 0 || v > old {
+				continue
+			}
+			scaled := (v*int64(steps) + old/2) / old
+			in.set(formatInt(scaled))
+		}
+	}
+}
+
+// literalInt reads an input holding a whole number.
+func literalInt(in *input) (int64, bool) {
+	if in == nil || in.isLink {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(in.raw), 10, 64)
+	return v, err == nil
 }
