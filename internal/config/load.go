@@ -214,11 +214,16 @@ func yamlSyntaxProblem(err error, data []byte, file string) error {
 		p.Message = m[2]
 	}
 	if p.Line > 0 {
+		// The parser's line for a tab can be one off; name the tab's line.
 		lines := bytes.Split(data, []byte("\n"))
-		for _, l := range []int{p.Line - 1, p.Line} {
+		for _, l := range []int{p.Line, p.Line + 1, p.Line - 1} {
 			if l >= 1 && l <= len(lines) && bytes.ContainsRune(lines[l-1], '\t') {
 				p.Line = l
-				p.Message += " (a tab character: YAML indents with spaces only)"
+				if !strings.Contains(p.Message, "tab") {
+					p.Message += " (a tab character: YAML indents with spaces only)"
+				} else {
+					p.Message += " (YAML indents with spaces only)"
+				}
 				break
 			}
 		}
@@ -228,7 +233,8 @@ func yamlSyntaxProblem(err error, data []byte, file string) error {
 
 var (
 	reUnknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	reCannot       = regexp.MustCompile("^cannot unmarshal !!(\\w+) `?(.*?)`? into (.+)$")
+	reCannot       = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+	reCollection   = regexp.MustCompile(`^cannot unmarshal !!(seq|map) into`)
 	reDupKey       = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 )
 
@@ -237,10 +243,16 @@ func yamlDecodeProblems(err error, file string, idx pathIndex) error {
 	if !errors.As(err, &te) {
 		return Problems{{File: file, Message: strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
-	lineToPath := map[int]string{}
+	// Several paths can start on one line ("- name: x", "size: [1, 2]"):
+	// a problem is placed at the deepest, or for a list or mapping of the
+	// wrong type, at the shallowest.
+	lineToPath, lineToTop := map[int]string{}, map[int]string{}
 	for p, l := range idx {
-		if cur, ok := lineToPath[l]; !ok || len(p) > len(cur) {
+		if cur, ok := lineToPath[l]; !ok || len(p) > len(cur) || len(p) == len(cur) && p < cur {
 			lineToPath[l] = p
+		}
+		if cur, ok := lineToTop[l]; !ok || len(p) < len(cur) || len(p) == len(cur) && p < cur {
+			lineToTop[l] = p
 		}
 	}
 	var ps Problems
@@ -250,6 +262,9 @@ func yamlDecodeProblems(err error, file string, idx pathIndex) error {
 			p.Line, _ = strconv.Atoi(m[1])
 			p.Message = m[2]
 			p.Path = pathAtLine(lineToPath, p.Line)
+			if reCollection.MatchString(p.Message) && lineToTop[p.Line] != "" {
+				p.Path = lineToTop[p.Line]
+			}
 		}
 		p.Message = friendlyYAMLMessage(p.Message, &p.Path, lineToPath)
 		ps = append(ps, p)
@@ -286,6 +301,9 @@ func friendlyYAMLMessage(msg string, path *string, lineToPath map[int]string) st
 		return unknownFieldMessage(m[1], knownFields[strings.TrimPrefix(m[2], "*")])
 	}
 	if m := reCannot.FindStringSubmatch(msg); m != nil {
+		if m[2] == "" {
+			return fmt.Sprintf("expected %s, got %s", describeGoType(m[3]), describeYAMLTag(m[1]))
+		}
 		return fmt.Sprintf("expected %s, got %s %s", describeGoType(m[3]),
 			describeYAMLTag(m[1]), strconv.Quote(m[2]))
 	}
@@ -335,6 +353,8 @@ func unknownFieldMessage(field string, t reflect.Type) string {
 
 func describeGoType(t string) string {
 	switch {
+	case t == "config.StringList":
+		return "a string or a list of strings"
 	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
 		return "a whole number"
 	case strings.HasPrefix(t, "float"):
@@ -569,6 +589,9 @@ func (ix *jsonIndexer) problem(err error, off int64) error {
 	case errors.As(err, &te):
 		p.Line, _ = lineCol(ix.data, int(te.Offset))
 		p.Path = ix.pathAt(te.Offset, te.Field)
+		if l, ok := ix.idx[p.Path]; ok && te.Offset == 0 {
+			p.Line = l
+		}
 		p.Message = fmt.Sprintf("expected %s, got a JSON %s", describeGoType(te.Type.String()),
 			te.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
@@ -590,6 +613,19 @@ func (ix *jsonIndexer) pathAt(off int64, field string) string {
 	for _, sp := range ix.spans {
 		if sp.start < off && off <= sp.end && len(sp.path) > len(best) &&
 			reIndex.ReplaceAllString(sp.path, "") == field {
+			best = sp.path
+		}
+	}
+	if best != "" {
+		return best
+	}
+	// Types that decode themselves report no offset: place the problem at
+	// the only value with that field path, when there is one.
+	for _, sp := range ix.spans {
+		if reIndex.ReplaceAllString(sp.path, "") == field {
+			if best != "" {
+				return field
+			}
 			best = sp.path
 		}
 	}
