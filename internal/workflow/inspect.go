@@ -250,7 +250,6 @@ func (c *collector) point(name, missing string) Point {
 // hiddenByLink is the Missing text of a point found only behind links.
 const hiddenByLink = "its value is a link the engine does not understand (see unresolved)"
 
-
 func (f *finder) sortTargets(ts []Target) {
 	slices.SortStableFunc(ts, func(a, b Target) int {
 		if d := f.g.pos[a.Node] - f.g.pos[b.Node]; d != 0 {
