@@ -1,0 +1,8 @@
+package main
+
+import "io/fs"
+
+// consoleFS returns the built admin console, or nil when the web UI was
+// not built into this binary.
+// TODO: serve the embedded web/dist/admin once the web UI exists (issue 7).
+func consoleFS() fs.FS { return nil }
