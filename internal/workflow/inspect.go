@@ -186,8 +186,9 @@ func newFinder(g *Graph) *finder {
 	return f
 }
 
-// maxChain bounds link walks, so a cyclic graph cannot loop forever.
-const maxChain = 64
+// maxChain bounds link walks, so that a cyclic or absurdly long graph
+// cannot loop forever or exhaust the stack.
+const maxChain = 1000
 
 // resolve finds the literal behind input name of n, following links from
 // primitive nodes. It returns the target, or why there is none.
@@ -217,19 +218,24 @@ type collector struct {
 	unresolved []string
 	notes      []string
 	zeroed     []string
+	seen       map[string]bool // refs and messages already added
 }
 
 func (c *collector) add(t Target, why string) {
-	if why != "" {
-		if !slices.Contains(c.unresolved, why) {
-			c.unresolved = append(c.unresolved, why)
-		}
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	key := why
+	if why == "" {
+		key = "\x00" + t.Node + "\x00" + t.Input
+	}
+	if c.seen[key] {
 		return
 	}
-	for _, have := range c.targets {
-		if have.Node == t.Node && have.Input == t.Input {
-			return
-		}
+	c.seen[key] = true
+	if why != "" {
+		c.unresolved = append(c.unresolved, why)
+		return
 	}
 	c.targets = append(c.targets, t)
 }
@@ -335,9 +341,13 @@ func (f *finder) dropSharedText(ins *Inspection) {
 	if neg.Explicit {
 		return
 	}
+	inPrompt := make(map[Ref]bool, len(pos.Targets))
+	for _, p := range pos.Targets {
+		inPrompt[p.Ref()] = true
+	}
 	kept := neg.Targets[:0:0]
 	for _, t := range neg.Targets {
-		if slices.ContainsFunc(pos.Targets, func(p Target) bool { return p.Ref() == t.Ref() }) {
+		if inPrompt[t.Ref()] {
 			neg.Notes = append(neg.Notes, fmt.Sprintf("%s feeds both the positive and the "+
 				"negative conditioning; it is kept for the prompt", t.Ref()))
 			continue

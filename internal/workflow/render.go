@@ -87,13 +87,17 @@ func (g *Graph) Render(r Request) ([]byte, error) {
 	}
 	c := g.clone()
 	c.fill(ins, r)
+	if !r.ReplaceLoras && len(r.Loras) == 0 {
+		return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
+	}
+	idx := c.consumerIndex() // after fill, which may turn links into values
 	if r.ReplaceLoras {
-		if err := c.removeLoras(ins.Loras); err != nil {
+		if err := c.removeLoras(idx, ins.Loras); err != nil {
 			return nil, fmt.Errorf("removing template LoRAs: %w", err)
 		}
 	}
 	if len(r.Loras) > 0 {
-		c.insertLoras(ins.Loader, r.Loras)
+		c.insertLoras(idx, ins.Loader, r.Loras)
 	}
 	return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
 }
@@ -210,65 +214,76 @@ func checkPrefix(p string) error {
 	return nil
 }
 
-// consumersOf lists the inputs linked to l, in graph order.
-func (c *Graph) consumersOf(l Link) []*input {
-	var out []*input
+// consumerIndex maps each output to the inputs linked to it, in graph
+// order. Its pointers stay valid: inputs of existing nodes are never
+// appended to.
+type consumerIndex map[Link][]*input
+
+func (c *Graph) consumerIndex() consumerIndex {
+	idx := consumerIndex{}
 	for _, id := range c.order {
 		n := c.nodes[id]
 		for i := range n.inputs {
-			if n.inputs[i].isLink && n.inputs[i].link == l {
-				out = append(out, &n.inputs[i])
+			if in := &n.inputs[i]; in.isLink {
+				idx[in.link] = append(idx[in.link], in)
 			}
 		}
 	}
-	return out
+	return idx
+}
+
+// repoint moves every input linked to from over to to.
+func (idx consumerIndex) repoint(from, to Link) {
+	for _, in := range idx[from] {
+		in.point(to)
+	}
+	idx[to] = append(idx[to], idx[from]...)
+	delete(idx, from)
 }
 
 // removeLoras takes the template's LoRA nodes out of the graph, re-pointing
 // the users of each one's outputs to its inputs.
-func (c *Graph) removeLoras(loras []TemplateLora) error {
+func (c *Graph) removeLoras(idx consumerIndex, loras []TemplateLora) error {
+	removed := map[string]bool{}
 	for _, tl := range loras {
 		n := c.nodes[tl.Node]
-		model, _ := n.linkAt("model") // in the chain because its model is linked
-		for _, in := range c.consumersOf(Link{n.id, 0}) {
-			in.point(model)
+		for i := range n.inputs { // n's own links no longer count as consumers
+			if in := &n.inputs[i]; in.isLink {
+				idx[in.link] = slices.DeleteFunc(idx[in.link], func(p *input) bool { return p == in })
+			}
 		}
+		model, ok := n.linkAt("model")
+		if !ok { // params replaced the link that put it in the chain
+			return fmt.Errorf("node %q (%s): its model input is no link", n.id, n.class)
+		}
+		idx.repoint(Link{n.id, 0}, model)
 		if n.class == classLora {
-			users := c.consumersOf(Link{n.id, 1})
 			clip, ok := n.linkAt("clip")
-			if len(users) > 0 && !ok {
+			if !ok && len(idx[Link{n.id, 1}]) > 0 {
 				return fmt.Errorf("node %q (LoraLoader): its CLIP output is used but its "+
 					"clip input is no link", n.id)
 			}
-			for _, in := range users {
-				in.point(clip)
+			if ok {
+				idx.repoint(Link{n.id, 1}, clip)
 			}
 		}
-		c.deleteNode(n.id)
+		delete(c.nodes, n.id)
+		removed[n.id] = true
 	}
+	c.order = slices.DeleteFunc(c.order, func(id string) bool { return removed[id] })
 	return nil
-}
-
-func (c *Graph) deleteNode(id string) {
-	delete(c.nodes, id)
-	for i, have := range c.order {
-		if have == id {
-			c.order = append(c.order[:i], c.order[i+1:]...)
-			return
-		}
-	}
 }
 
 // insertLoras chains loras after the loader and re-points every former
 // consumer of the loader's MODEL (and CLIP) output to the end of the chain.
-func (c *Graph) insertLoras(l *Loader, loras []Lora) {
+func (c *Graph) insertLoras(idx consumerIndex, l *Loader, loras []Lora) {
 	model := Link{l.Node, l.ModelOutput}
-	modelUsers := c.consumersOf(model)
+	modelUsers := idx[model]
 	var clip Link
 	var clipUsers []*input
 	if l.CLIPOutput >= 0 {
 		clip = Link{l.Node, l.CLIPOutput}
-		clipUsers = c.consumersOf(clip)
+		clipUsers = idx[clip]
 	}
 	withClip := len(clipUsers) > 0 // the CLIP path after ReplaceLoras, too
 

@@ -10,15 +10,15 @@ import (
 type condTrace struct {
 	f       *finder
 	role    string
-	seen    map[string]bool
+	seen    map[Link]bool
 	collect collector
 }
 
 // traceConditioning finds the text inputs behind every sampler's and
 // guider's positive and negative conditioning.
 func (f *finder) traceConditioning() (pos, neg *collector) {
-	p := &condTrace{f: f, role: "positive", seen: map[string]bool{}}
-	n := &condTrace{f: f, role: "negative", seen: map[string]bool{}}
+	p := &condTrace{f: f, role: "positive", seen: map[Link]bool{}}
+	n := &condTrace{f: f, role: "negative", seen: map[Link]bool{}}
 	for _, id := range f.g.order {
 		nd := f.g.nodes[id]
 		for _, in := range nd.inputs {
@@ -45,8 +45,13 @@ func (f *finder) traceConditioning() (pos, neg *collector) {
 // walk follows one conditioning link back towards its text encoders.
 func (t *condTrace) walk(l Link, depth int) {
 	n := t.f.g.nodes[l.Node]
-	key := fmt.Sprintf("%s#%d", n.id, l.Output)
-	if t.seen[key] || depth > maxChain {
+	key := l
+	if t.seen[key] {
+		return
+	}
+	if depth > maxChain {
+		t.collect.add(Target{}, fmt.Sprintf("the %s conditioning chain through node %q is "+
+			"longer than %d nodes", t.role, n.id, maxChain))
 		return
 	}
 	t.seen[key] = true
