@@ -348,3 +348,32 @@ func checkInt(ps *Problems, p string, v, lo, hi int) {
 		ps.add(p, "must be between %d and %d, got %d", lo, hi, v)
 	}
 }
+
+// SizeForRatio turns a "W:H" ratio into a size with about the pixel count
+// of base, each side rounded to a multiple of mult (at least mult).
+func SizeForRatio(base Size, ratio string, mult int) (Size, error) {
+	rw, rh, err := ParseRatio(ratio)
+	if err != nil {
+		return Size{}, err
+	}
+	if mult <= 0 {
+		mult = 8
+	}
+	px := float64(base.Width) * float64(base.Height)
+	h := math.Sqrt(px * float64(rh) / float64(rw))
+	w := h * float64(rw) / float64(rh)
+	round := func(v float64) int {
+		n := int(math.Round(v/float64(mult))) * mult
+		return max(n, mult)
+	}
+	out := Size{Width: round(w), Height: round(h)}
+	// Never exceed the base's pixel count, which the limits were set for.
+	for float64(out.Width*out.Height) > px && (out.Width > mult || out.Height > mult) {
+		if out.Width >= out.Height {
+			out.Width -= mult
+		} else {
+			out.Height -= mult
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/atelier-dev/atelier/internal/api"
+	"github.com/atelier-dev/atelier/internal/configclient"
+	"github.com/atelier-dev/atelier/internal/settings"
+)
+
+func init() {
+	register(command{name: "serve", summary: "main service: public API, studio, config client",
+		run: runServe})
+}
+
+var serveVars = []string{"ATELIER_ADDR", "BACKEND_CONFIG_URL", "BACKEND_CONFIG_TOKEN",
+	"CONFIG_CACHE_TTL", "CONFIG_SYNC_INTERVAL", "CONFIG_STARTUP_WAIT", "ATELIER_CACHE_DIR",
+	"ATELIER_LOCAL_CONFIG", "COMFYUI_URL", "ATELIER_LOG_LEVEL", "ATELIER_LOG_FORMAT"}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", "[--addr A]", stdout, serveVars...)
+	set, err := settings.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "atelier serve: %v\n", err)
+		return 2
+	}
+	addr := fs.String("addr", set.Addr, "listen address")
+	pos, code, stop := parseFlags(fs, args, stderr)
+	if stop {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "atelier serve: unexpected argument %q\n", pos[0])
+		return 2
+	}
+	set.Addr = *addr
+	ctx, cancel := signalContext()
+	defer cancel()
+	log := newLogger(stderr, set)
+	if err := serveMain(ctx, log, set, nil); err != nil {
+		log.Error("main service stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serveMain runs the main service until ctx ends. A non-nil ln is used
+// instead of listening on set.Addr.
+func serveMain(ctx context.Context, log *slog.Logger, set settings.Settings,
+	ln net.Listener) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	client, err := configclient.New(ctx, configclient.Options{
+		URL: set.ConfigURL, Token: set.ConfigToken, CacheDir: set.CacheDir,
+		LocalConfig: set.LocalConfig, CacheTTL: set.CacheTTL, SyncInterval: set.SyncInterval,
+		StartupWait: set.StartupWait, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	srv := api.New(api.Options{Config: client, Logger: log, Registry: reg, Studio: studioFS()})
+	if ln == nil {
+		return serveHTTP(ctx, log, "main service", set.Addr, srv.Handler(), nil)
+	}
+	return serveListener(ctx, log, "main service", ln, srv.Handler(), nil)
+}
