@@ -47,10 +47,10 @@ func runWorkflow(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// parseWithPositional parses flags that may come before or after the
+// wfParseArgs parses flags that may come before or after the
 // positional arguments ("render FILE --prompt x"), which flag.Parse alone
 // stops at.
-func parseWithPositional(fs *flag.FlagSet, args []string) ([]string, error) {
+func wfParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -64,9 +64,9 @@ func parseWithPositional(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newFlagSet makes a flag set that reports errors to the caller instead of
+// wfFlagSet makes a flag set that reports errors to the caller instead of
 // printing them, with a usage text for --help.
-func newFlagSet(name, usage string) (*flag.FlagSet, func(io.Writer)) {
+func wfFlagSet(name, usage string) (*flag.FlagSet, func(io.Writer)) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	printUsage := func(w io.Writer) {
@@ -79,23 +79,23 @@ func newFlagSet(name, usage string) (*flag.FlagSet, func(io.Writer)) {
 	return fs, printUsage
 }
 
-// usageError prints a command-line mistake and returns exit status 2.
-func usageError(stderr io.Writer, cmd string, err error, usage func(io.Writer)) int {
+// wfUsageError prints a command-line mistake and returns exit status 2.
+func wfUsageError(stderr io.Writer, cmd string, err error, usage func(io.Writer)) int {
 	fmt.Fprintf(stderr, "atelier workflow %s: %v\n\n", cmd, err)
 	usage(stderr)
 	return 2
 }
 
-// paramsFlag is a --params JSON value.
-type paramsFlag struct{ p workflow.Params }
+// wfParamsFlag is a --params JSON value.
+type wfParamsFlag struct{ p workflow.Params }
 
-func (f *paramsFlag) String() string { return "" }
-func (f *paramsFlag) Set(s string) error {
+func (f *wfParamsFlag) String() string { return "" }
+func (f *wfParamsFlag) Set(s string) error {
 	return json.Unmarshal([]byte(s), &f.p)
 }
 
-// loadWorkflow reads and parses file, printing why it cannot be used.
-func loadWorkflow(file, cmd string, stderr io.Writer) (*workflow.Graph, bool) {
+// wfLoad reads and parses file, printing why it cannot be used.
+func wfLoad(file, cmd string, stderr io.Writer) (*workflow.Graph, bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "atelier workflow %s: reading workflow: %v\n", cmd, err)
@@ -110,7 +110,7 @@ func loadWorkflow(file, cmd string, stderr io.Writer) (*workflow.Graph, bool) {
 	return g, true
 }
 
-const inspectUsage = `Usage: atelier workflow inspect FILE [--json] [--params JSON]
+const wfInspectUsage = `Usage: atelier workflow inspect FILE [--json] [--params JSON]
 
 Prints the format of a ComfyUI workflow file and every injection point found
 (node id, class, input, current value), or why one is missing. Exits 1 when
@@ -119,20 +119,20 @@ seed, width, height, model, output).
 `
 
 func workflowInspect(args []string, stdout, stderr io.Writer) int {
-	fs, usage := newFlagSet("inspect", inspectUsage)
+	fs, usage := wfFlagSet("inspect", wfInspectUsage)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	var params paramsFlag
+	var params wfParamsFlag
 	fs.Var(&params, "params", `explicit injection points as JSON, e.g. '{"seed": ["3.seed"]}'`)
 	if isHelp(args) {
 		usage(stdout)
 		return 0
 	}
-	files, err := parseWithPositional(fs, args)
+	files, err := wfParseArgs(fs, args)
 	if err == nil && len(files) != 1 {
 		err = fmt.Errorf("want exactly one FILE, got %d", len(files))
 	}
 	if err != nil {
-		return usageError(stderr, "inspect", err, usage)
+		return wfUsageError(stderr, "inspect", err, usage)
 	}
 	file := files[0]
 	data, err := os.ReadFile(file)
@@ -140,7 +140,7 @@ func workflowInspect(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atelier workflow inspect: reading workflow: %v\n", err)
 		return 1
 	}
-	rep := inspectReport{File: file}
+	rep := wfInspectReport{File: file}
 	rep.Format, _, err = workflow.Detect(data)
 	var g *workflow.Graph
 	if err == nil {
@@ -162,8 +162,12 @@ func workflowInspect(args []string, stdout, stderr io.Writer) int {
 		rep.Error = err.Error()
 	}
 	if *asJSON {
+		if rep.Problems == nil {
+			rep.Problems = workflow.Problems{} // [] rather than null
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rep); err != nil {
 			fmt.Fprintf(stderr, "atelier workflow inspect: writing JSON: %v\n", err)
 			return 1
@@ -180,8 +184,8 @@ func workflowInspect(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// inspectReport is what inspect prints.
-type inspectReport struct {
+// wfInspectReport is what inspect prints.
+type wfInspectReport struct {
 	File   string          `json:"file"`
 	Format workflow.Format `json:"format"`
 	Nodes  int             `json:"nodes,omitempty"`
@@ -190,23 +194,38 @@ type inspectReport struct {
 	Problems workflow.Problems `json:"problems"`
 }
 
-func (r *inspectReport) summary() string {
+func (r *wfInspectReport) summary() string {
 	if r.Error != "" {
 		return r.Error
 	}
 	return fmt.Sprintf("%d problems; see above", len(r.Problems))
 }
 
-func (r *inspectReport) writeText(w io.Writer) {
+func (r *wfInspectReport) writeText(w io.Writer) {
 	switch {
 	case r.Nodes > 0:
 		fmt.Fprintf(w, "%s: %s format, %d nodes\n", r.File, r.Format, r.Nodes)
 	default:
 		fmt.Fprintf(w, "%s: %s format\n", r.File, r.Format)
 	}
-	if r.Inspection == nil {
+	if r.Inspection != nil {
+		r.writePoints(w)
+		r.writeLoader(w)
+	}
+	if r.Error != "" {
 		return
 	}
+	if len(r.Problems) == 0 {
+		fmt.Fprintln(w, "\nproblems: none")
+		return
+	}
+	fmt.Fprintf(w, "\nproblems (%d):\n", len(r.Problems))
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+}
+
+func (r *wfInspectReport) writePoints(w io.Writer) {
 	fmt.Fprintln(w, "\ninjection points:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, p := range r.Points {
@@ -218,7 +237,7 @@ func (r *inspectReport) writeText(w io.Writer) {
 			fmt.Fprintf(tw, "  %s\t-\t-\tmissing: %s\n", name, p.Missing)
 		}
 		for _, t := range p.Targets {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, t.Ref(), t.Class, shorten(t.Value))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, t.Ref(), t.Class, wfShorten(t.Value))
 			name = ""
 		}
 		for _, u := range p.Unresolved {
@@ -229,27 +248,18 @@ func (r *inspectReport) writeText(w io.Writer) {
 		}
 	}
 	tw.Flush()
-	r.writeLoader(w)
-	if len(r.Problems) == 0 {
-		fmt.Fprintln(w, "\nproblems: none")
-		return
-	}
-	fmt.Fprintf(w, "\nproblems (%d):\n", len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Fprintf(w, "  %s\n", p)
-	}
 }
 
-func (r *inspectReport) writeLoader(w io.Writer) {
+func (r *wfInspectReport) writeLoader(w io.Writer) {
 	l := r.Loader
 	if l == nil {
 		fmt.Fprintln(w, "\nmodel loader: none")
 		return
 	}
 	fmt.Fprintf(w, "\nmodel loader: node %s (%s)\n", l.Node, l.Class)
-	fmt.Fprintf(w, "  MODEL output %d used by: %s\n", l.ModelOutput, joinRefs(l.ModelConsumers))
+	fmt.Fprintf(w, "  MODEL output %d used by: %s\n", l.ModelOutput, wfJoinRefs(l.ModelConsumers))
 	if l.CLIPOutput >= 0 {
-		fmt.Fprintf(w, "  CLIP output %d used by: %s\n", l.CLIPOutput, joinRefs(l.CLIPConsumers))
+		fmt.Fprintf(w, "  CLIP output %d used by: %s\n", l.CLIPOutput, wfJoinRefs(l.CLIPConsumers))
 	}
 	fmt.Fprintf(w, "  requested LoRAs are inserted as %s\n", l.LoraClass())
 	if len(r.Loras) == 0 {
@@ -259,11 +269,11 @@ func (r *inspectReport) writeLoader(w io.Writer) {
 	fmt.Fprintln(w, "  template LoRAs (kept unless replaced):")
 	for _, tl := range r.Loras {
 		fmt.Fprintf(w, "    node %s (%s) lora_name %s strength_model %s\n", tl.Node, tl.Class,
-			shorten(tl.Name), shorten(tl.StrengthModel))
+			wfShorten(tl.Name), wfShorten(tl.StrengthModel))
 	}
 }
 
-func joinRefs(refs []workflow.Ref) string {
+func wfJoinRefs(refs []workflow.Ref) string {
 	if len(refs) == 0 {
 		return "nothing"
 	}
@@ -274,8 +284,8 @@ func joinRefs(refs []workflow.Ref) string {
 	return strings.Join(s, ", ")
 }
 
-// shorten cuts a long JSON value for one line of text output.
-func shorten(raw json.RawMessage) string {
+// wfShorten cuts a long JSON value for one line of text output.
+func wfShorten(raw json.RawMessage) string {
 	const max = 60
 	s := string(raw)
 	if s == "" {
@@ -287,7 +297,7 @@ func shorten(raw json.RawMessage) string {
 	return s
 }
 
-const renderUsage = `Usage: atelier workflow render FILE --prompt TEXT [flags]
+const wfRenderUsage = `Usage: atelier workflow render FILE --prompt TEXT [flags]
 
 Fills an API-format ComfyUI workflow with a request and prints the graph that
 would be sent to ComfyUI. Values not given keep the template's. Exits 1 when
@@ -296,7 +306,7 @@ out of range.
 `
 
 func workflowRender(args []string, stdout, stderr io.Writer) int {
-	fs, usage := newFlagSet("render", renderUsage)
+	fs, usage := wfFlagSet("render", wfRenderUsage)
 	var req workflow.Request
 	fs.StringVar(&req.Prompt, "prompt", "", "positive prompt (required)")
 	fs.StringVar(&req.NegativePrompt, "negative", "", "negative prompt (default: the template's)")
@@ -307,20 +317,20 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	fs.IntVar(&req.Steps, "steps", 0, "sampling steps (default: the template's)")
-	fs.Func("cfg", "CFG scale, 0…100 (default: the template's)", floatInto(&req.CFG))
-	fs.Func("guidance", "Flux guidance, 0…100 (default: the template's)", floatInto(&req.Guidance))
+	fs.Func("cfg", "CFG scale, 0…100 (default: the template's)", wfFloatInto(&req.CFG))
+	fs.Func("guidance", "Flux guidance, 0…100 (default: the template's)", wfFloatInto(&req.Guidance))
 	fs.IntVar(&req.Width, "width", 0, "image width in pixels (default: the template's)")
 	fs.IntVar(&req.Height, "height", 0, "image height in pixels (default: the template's)")
 	fs.IntVar(&req.BatchSize, "batch", 0, "images per job (default: the template's)")
 	fs.StringVar(&req.ModelFile, "model-file", "", "model file on ComfyUI (default: the template's)")
 	fs.Func("lora", "LoRA as NAME:STRENGTH, repeatable, chained in order", func(s string) error {
-		l, err := parseLoraFlag(s)
+		l, err := wfParseLora(s)
 		req.Loras = append(req.Loras, l)
 		return err
 	})
 	fs.BoolVar(&req.ReplaceLoras, "replace-loras", false,
 		"remove the template's LoRA nodes before inserting --lora ones")
-	var params paramsFlag
+	var params wfParamsFlag
 	fs.Var(&params, "params", `explicit injection points as JSON, e.g. '{"seed": ["3.seed"]}'`)
 	fs.StringVar(&req.FilenamePrefix, "filename-prefix", "",
 		`SaveImage filename prefix, may hold a subfolder (default: the template's)`)
@@ -329,7 +339,7 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	files, err := parseWithPositional(fs, args)
+	files, err := wfParseArgs(fs, args)
 	switch {
 	case err != nil:
 	case len(files) != 1:
@@ -338,16 +348,16 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 		err = errors.New("--prompt is required")
 	}
 	if err != nil {
-		return usageError(stderr, "render", err, usage)
+		return wfUsageError(stderr, "render", err, usage)
 	}
 	req.Params = params.p
-	g, ok := loadWorkflow(files[0], "render", stderr)
+	g, ok := wfLoad(files[0], "render", stderr)
 	if !ok {
 		return 1
 	}
 	out, err := g.Render(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "atelier workflow render: %s: %s\n", files[0], describeError(err))
+		fmt.Fprintf(stderr, "atelier workflow render: %s: %s\n", files[0], wfDescribeError(err))
 		return 1
 	}
 	if !*compact {
@@ -360,8 +370,8 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// describeError puts each problem of a render error on its own line.
-func describeError(err error) string {
+// wfDescribeError puts each problem of a render error on its own line.
+func wfDescribeError(err error) string {
 	var probs workflow.Problems
 	if !errors.As(err, &probs) {
 		return strings.ReplaceAll(err.Error(), "\n", "\n  ")
@@ -375,7 +385,7 @@ func describeError(err error) string {
 	return b.String()
 }
 
-func floatInto(dst **float64) func(string) error {
+func wfFloatInto(dst **float64) func(string) error {
 	return func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		*dst = &v
@@ -383,9 +393,9 @@ func floatInto(dst **float64) func(string) error {
 	}
 }
 
-// parseLoraFlag reads NAME:STRENGTH, splitting at the last colon so that
+// wfParseLora reads NAME:STRENGTH, splitting at the last colon so that
 // names may hold colons.
-func parseLoraFlag(s string) (workflow.Lora, error) {
+func wfParseLora(s string) (workflow.Lora, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i <= 0 {
 		return workflow.Lora{}, fmt.Errorf("%q: want NAME:STRENGTH, e.g. detail.safetensors:0.8", s)
