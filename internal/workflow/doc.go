@@ -46,7 +46,8 @@
 // {"prompt": ["6.text"], "seed": ["3.seed", "20.noise_seed"]}. A named point
 // replaces discovery for that point only (so an explicit width does not also
 // set ModelSamplingFlux unless it is listed); params.model also selects the
-// loader LoRAs are inserted after. Unknown point names, nodes not in the
+// loader LoRAs are inserted after (a class the engine does not know is taken
+// to have MODEL at output 0 and no CLIP). Unknown point names, nodes not in the
 // graph and inputs not on the node are errors.
 //
 // # LoRAs
@@ -68,6 +69,9 @@
 // # Rendering
 //
 // Render never changes the Graph; the same graph and request give
-// byte-identical output. It refuses a graph with problems
+// byte-identical output. When steps change, a KSamplerAdvanced base/refiner
+// split (start_at_step, end_at_step) is scaled to keep its fraction. Render
+// checks values against ComfyUI's node limits only; the family's size
+// multiple and the config's maxima are the caller's to check. It refuses a graph with problems
 // (Inspection.Problems), so that what Check accepts is what Render can fill.
 package workflow

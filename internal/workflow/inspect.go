@@ -291,6 +291,9 @@ func (f *finder) simplePoint(name string) Point {
 	switch {
 	case (name == PointWidth || name == PointHeight) && !latent:
 		// Without a latent node the request's size would not reach the image.
+		// TODO: img2img and inpainting templates (VAEEncode instead of an empty
+		// latent) have no size point, so Check refuses them unless params name
+		// a size input; they need a size-less mode.
 		if len(pt.Targets) > 0 {
 			pt.Notes = append(pt.Notes, "only ModelSamplingFlux carries a size")
 			pt.Targets = nil

@@ -49,6 +49,9 @@ type Request struct {
 }
 
 // Lora is one LoRA to apply.
+//
+// TODO: one strength serves model and CLIP; a separate CLIP strength cannot
+// be requested, so a LoRA that wants them apart is applied at one value.
 type Lora struct {
 	// Name is the file name on ComfyUI (lora_name), which may hold a subfolder.
 	Name string

@@ -118,7 +118,9 @@ var sharedExpect = map[string]expect{
 }
 
 var oneLora = []Lora{{Name: "a.safetensors", Strength: 0.8}}
-var twoLoras = []Lora{{Name: "a.safetensors", Strength: 0.8}, {Name: "sub/b.safetensors", Strength: -0.5}}
+var twoLoras = []Lora{
+	{Name: "a.safetensors", Strength: 0.8}, {Name: "sub/b.safetensors", Strength: -0.5},
+}
 
 func TestSharedWorkflows(t *testing.T) {
 	for _, path := range sharedFiles(t) {

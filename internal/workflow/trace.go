@@ -16,6 +16,11 @@ type condTrace struct {
 
 // traceConditioning finds the text inputs behind every sampler's and
 // guider's positive and negative conditioning.
+//
+// TODO: regional prompting (several encoders combined on one side, e.g.
+// through ConditioningSetArea) gets the same prompt in every region; such a
+// template needs params.prompt to pick the one encoder the user's text
+// belongs in.
 func (f *finder) traceConditioning() (pos, neg *collector) {
 	p := &condTrace{f: f, role: "positive", seen: map[Link]bool{}}
 	n := &condTrace{f: f, role: "negative", seen: map[Link]bool{}}
