@@ -83,4 +83,3 @@ func checkFuzzProblems(t *testing.T, err error) {
 		}
 	}
 }
-
