@@ -88,18 +88,15 @@ func Load(lookup func(string) (string, bool)) (Settings, error) {
 		if v, ok := lookup(name); ok {
 			return strings.TrimSpace(v)
 		}
-		for _, v := range Vars {
-			if v.Name == name {
-				return v.Default
-			}
-		}
-		return ""
+		return defaultOf(name)
 	}
 	var errs []error
 	dur := func(name string) time.Duration {
 		d, err := ParseDuration(get(name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			// Validate would report the zero value again; keep the default.
+			d, _ = ParseDuration(defaultOf(name))
 		}
 		return d
 	}
@@ -132,6 +129,16 @@ func Load(lookup func(string) (string, bool)) (Settings, error) {
 		errs = append(errs, err)
 	}
 	return s, errors.Join(errs...)
+}
+
+// defaultOf returns the default of the variable name.
+func defaultOf(name string) string {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
 }
 
 // secret reads NAME, or the file NAME_FILE names (trailing newline trimmed).
