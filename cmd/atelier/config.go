@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/atelier-dev/atelier/internal/backup"
 	"github.com/atelier-dev/atelier/internal/config"
+	"github.com/atelier-dev/atelier/internal/configclient"
 	"github.com/atelier-dev/atelier/internal/settings"
 )
 
@@ -26,7 +28,8 @@ var configSubs = [][2]string{
 	{"validate", "check a config file and print every problem"},
 	{"backup", "archive the local config, its templates and the client cache"},
 	{"restore", "restore a backup archive after validating it"},
-	{"diff", "list what changed between two config files"},
+	{"diff", "list what changed between two configs (files, backend or cache)"},
+	{"sync", "pull the current release from the admin service into the cache"},
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
@@ -53,7 +56,9 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 	case "restore":
 		return configRestore(rest, set, stdout, stderr)
 	case "diff":
-		return configDiff(rest, stdout, stderr)
+		return configDiff(rest, set, stdout, stderr)
+	case "sync":
+		return configSync(rest, set, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "atelier config: unknown subcommand %q\n\n", sub)
 	subcommandUsage(stderr, "config", configSubs)
@@ -138,7 +143,8 @@ type validateReport struct {
 }
 
 func configValidate(args []string, set settings.Settings, stdout, stderr io.Writer) int {
-	fs := newFlags("config validate", "[--json] [FILE]", stdout, "ATELIER_LOCAL_CONFIG")
+	fs := newFlags("config validate", "[--json] [FILE|backend|cache]", stdout,
+		"ATELIER_LOCAL_CONFIG", "BACKEND_CONFIG_URL", "BACKEND_CONFIG_TOKEN", "ATELIER_CACHE_DIR")
 	asJSON := fs.Bool("json", false, "print a machine-readable report")
 	pos, code, stop := parseFlags(fs, args, stderr)
 	if stop {
@@ -153,7 +159,7 @@ func configValidate(args []string, set settings.Settings, stdout, stderr io.Writ
 		file = pos[0]
 	}
 	rep := validateReport{File: file, Problems: config.Problems{}}
-	s, err := config.Load(file)
+	s, err := loadConfigSource(file, set)
 	var ps config.Problems
 	switch {
 	case errors.As(err, &ps):
@@ -274,20 +280,21 @@ func configRestore(args []string, set settings.Settings, stdout, stderr io.Write
 	return 0
 }
 
-func configDiff(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("config diff", "[--json] A B", stdout)
+func configDiff(args []string, set settings.Settings, stdout, stderr io.Writer) int {
+	fs := newFlags("config diff", "[--json] A B   (each a file, backend or cache)", stdout,
+		"BACKEND_CONFIG_URL", "BACKEND_CONFIG_TOKEN", "ATELIER_CACHE_DIR")
 	asJSON := fs.Bool("json", false, "print the structured diff as JSON")
 	pos, code, stop := parseFlags(fs, args, stderr)
 	if stop {
 		return code
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "atelier config diff: give two config files, A and B")
+		fmt.Fprintln(stderr, "atelier config diff: give two configs, A and B")
 		return 2
 	}
 	var snaps [2]*config.Snapshot
 	for i, file := range pos {
-		s, err := config.Load(file)
+		s, err := loadConfigSource(file, set)
 		if err != nil {
 			fmt.Fprintf(stderr, "atelier config diff: %v\n", err)
 			return 1
@@ -350,4 +357,78 @@ func short(b json.RawMessage) string {
 		return s
 	}
 	return fmt.Sprintf("%s… (%d bytes)", strings.TrimSpace(s[:60]), len(s))
+}
+
+// loadConfigSource loads a config file, or the admin service's current
+// release for "backend", or the client cache for "cache". A file of either
+// name is reached as ./backend or ./cache.
+func loadConfigSource(name string, set settings.Settings) (*config.Snapshot, error) {
+	switch name {
+	case "backend":
+		if set.ConfigURL == "" {
+			return nil, errors.New("backend: BACKEND_CONFIG_URL is empty")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := configclient.FetchRelease(ctx, set.ConfigURL, set.ConfigToken)
+		if err != nil {
+			return nil, fmt.Errorf("backend %s: %w", set.ConfigURL, err)
+		}
+		return s, nil
+	case "cache":
+		s, err := configclient.ReadCache(set.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("cache %s: %w", set.CacheDir, err)
+		}
+		return s, nil
+	}
+	return config.Load(name)
+}
+
+func configSync(args []string, set settings.Settings, stdout, stderr io.Writer) int {
+	fs := newFlags("config sync", "[--write-local DIR]", stdout, "BACKEND_CONFIG_URL",
+		"BACKEND_CONFIG_TOKEN", "ATELIER_CACHE_DIR")
+	url := fs.String("url", set.ConfigURL, "sync API base URL")
+	cache := fs.String("cache-dir", set.CacheDir, "client cache folder to write")
+	local := fs.String("write-local", "", "also write the release as local_config.yaml "+
+		"plus templates into this folder")
+	pos, code, stop := parseFlags(fs, args, stderr)
+	if stop {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "atelier config sync: unexpected argument %q\n", pos[0])
+		return 2
+	}
+	if *url == "" {
+		fmt.Fprintln(stderr, "atelier config sync: no sync API URL (set BACKEND_CONFIG_URL or --url)")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := configclient.FetchRelease(ctx, *url, set.ConfigToken)
+	if err != nil {
+		fmt.Fprintf(stderr, "atelier config sync: %v\n", err)
+		return 1
+	}
+	if err := os.MkdirAll(*cache, 0o755); err != nil {
+		fmt.Fprintf(stderr, "atelier config sync: %v\n", err)
+		return 1
+	}
+	if err := configclient.WriteCache(*cache, s); err != nil {
+		fmt.Fprintf(stderr, "atelier config sync: writing cache: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "release %d (%s) written to cache %s\n", s.Version, s.Hash, *cache)
+	if *local != "" {
+		written, err := config.WriteLocal(*local, s, config.SyncHeader(s, time.Now()))
+		if err != nil {
+			fmt.Fprintf(stderr, "atelier config sync: writing local config: %v\n", err)
+			return 1
+		}
+		for _, p := range written {
+			fmt.Fprintf(stdout, "wrote %s\n", p)
+		}
+	}
+	return 0
 }

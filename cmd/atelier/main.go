@@ -84,4 +84,3 @@ func subcommandUsage(w io.Writer, parent string, subs [][2]string) {
 	}
 	fmt.Fprintf(w, "\nRun 'atelier %s <subcommand> --help' for details.\n", parent)
 }
-

@@ -56,7 +56,7 @@ func serveListener(ctx context.Context, log *slog.Logger, name string, ln net.Li
 		return err
 	case <-ctx.Done():
 	}
-	log.Info(name+" shutting down")
+	log.Info(name + " shutting down")
 	if beforeShutdown != nil {
 		beforeShutdown()
 	}

@@ -264,7 +264,9 @@ func TestPublishFlow(t *testing.T) {
 	_, wantHash := starterYAML(t)
 
 	// Nothing published yet: the sync API says so, never an empty config.
-	var errBody struct{ Error struct{ Code, Message string } }
+	var errBody struct {
+		Error struct{ Code, Message string }
+	}
 	e.do(nil, "GET", "/api/admin/config-sync/all", e.tokens[admin.RoleViewer], nil,
 		http.StatusNotFound, &errBody)
 	if errBody.Error.Code != "no_release" {
@@ -690,7 +692,9 @@ func TestRefusesDroppingEverythingAndUnchanged(t *testing.T) {
 func TestBodyLimitAndBadInput(t *testing.T) {
 	e := newEnv(t)
 	big := bytes.Repeat([]byte("a"), admin.MaxBodyBytes+1)
-	var out struct{ Error struct{ Code, Message string } }
+	var out struct {
+		Error struct{ Code, Message string }
+	}
 	e.do(nil, "PUT", "/api/admin/draft", e.tokens[admin.RoleEditor], big,
 		http.StatusRequestEntityTooLarge, &out, "If-Match", "0")
 	if !strings.Contains(out.Error.Message, "10 MiB") {

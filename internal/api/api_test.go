@@ -179,7 +179,9 @@ func TestNoConfig(t *testing.T) {
 	src.st.LastError = "admin unreachable"
 	ts := httptest.NewServer(api.New(api.Options{Config: src}).Handler())
 	defer ts.Close()
-	var out struct{ Error struct{ Code, Message string } }
+	var out struct {
+		Error struct{ Code, Message string }
+	}
 	get(t, ts, "/readyz", http.StatusServiceUnavailable, &out)
 	if out.Error.Code != "no_config" || !strings.Contains(out.Error.Message, "admin unreachable") {
 		t.Errorf("readyz: %+v", out)

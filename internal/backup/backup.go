@@ -93,11 +93,24 @@ func addTemplate(files map[string][]byte, dir, rel string) error {
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		return nil // refused by validation; nothing of ours to back up
 	}
-	b, err := config.ReadLimited(filepath.Join(dir, filepath.FromSlash(clean)),
-		config.MaxTemplateFileBytes)
+	// Follow symlinks only as far as the loader does: a template that
+	// leads out of the config folder is refused by validation, and its
+	// content (which could be any file) stays out of the archive.
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(clean)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
+	} else if err != nil {
+		return fmt.Errorf("resolving template %s: %w", rel, err)
 	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("resolving config folder: %w", err)
+	}
+	if r, err := filepath.Rel(realDir, real); err != nil || r == ".." ||
+		strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	b, err := config.ReadLimited(real, config.MaxTemplateFileBytes)
 	if err != nil {
 		return err
 	}
@@ -348,4 +361,3 @@ func validateArchived(files map[string][]byte) (string, error) {
 func DefaultName(now time.Time) string {
 	return "atelier-backup-" + now.UTC().Format("20060102T150405Z") + ".tar.gz"
 }
-
