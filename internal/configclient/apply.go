@@ -123,6 +123,7 @@ func (c *Client) persist(snap *config.Snapshot, now time.Time) {
 	}
 	if c.st.cacheErr != "" {
 		c.log.Info("config cache writable again", "cache_dir", c.opt.CacheDir)
+		c.st.lastErr = ""
 	}
 	c.st.cacheErr = ""
 }

@@ -108,7 +108,7 @@ func newClient(t *testing.T, opt Options) (*Client, *logRecorder, *prometheus.Re
 		opt.Registerer = reg
 	}
 	if opt.HeartbeatTimeout == 0 {
-		opt.HeartbeatTimeout = time.Second
+		opt.HeartbeatTimeout = 2 * time.Second // fake heartbeats come every 100ms
 	}
 	c, err := New(context.Background(), opt)
 	if err != nil {

@@ -25,7 +25,8 @@ type Status struct {
 	// LastSyncSuccess is when the sync API last delivered or confirmed the
 	// config (stream heartbeats included).
 	LastSyncSuccess *time.Time `json:"last_sync_success"`
-	// LastError is the last sync or cache error, "" after a success.
+	// LastError is the last sync error, "" after a success; a cache write
+	// failure stays here until a write works.
 	LastError string `json:"last_error"`
 	// Rejected is the last rejected answer, kept until a release at least
 	// as new is applied.
@@ -244,10 +245,15 @@ func (c *Client) noteHeartbeat() {
 	}
 }
 
+// markReachableLocked records a working sync request. The last error is
+// cleared, except a cache write failure, which lasts until a write works.
 func (c *Client) markReachableLocked() {
 	c.st.connected = true
 	c.st.lastSuccess = time.Now()
 	c.st.lastErr = ""
+	if c.st.cacheErr != "" {
+		c.st.lastErr = "writing cache: " + c.st.cacheErr
+	}
 }
 
 // confirm records an answer saying the served release is current (a 304).
