@@ -395,6 +395,8 @@ func (rs *runState) save(id string, n *promptNode, in map[string]value) error {
 		counter++
 		images = append(images, object{{"filename", name}, {"subfolder", subfolder}, {"type", typ}})
 	}
+	// TODO: ComfyUI embeds the prompt and workflow as PNG text chunks; these
+	// images carry none, so a test cannot read a graph back from a picture.
 	ui, _ := json.Marshal(object{{"images", images}})
 	rs.outputs[id] = ui
 	rs.values[id] = nil

@@ -116,7 +116,17 @@ func New(opts Options) *Server {
 }
 
 // ServeHTTP serves ComfyUI's API (every route also under /api/) and /sim/.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// After Close it answers 503 to everything, like a server going away.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "comfysim is closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Close stops the worker, abandons the running prompt and closes every
 // WebSocket. It does not stop an http.Server serving s.

@@ -156,8 +156,13 @@ func (p *Pool) Refresh(ctx context.Context) {
 
 // Close stops the background checks and ends the jobs still followed as
 // failed with ErrPoolClosed (they keep running on ComfyUI).
+//
+// TODO: jobs live only in this process; after a restart of the service
+// nothing follows or cancels the jobs it left on ComfyUI.
 func (p *Pool) Close() {
+	p.mu.Lock()
 	p.cancel()
+	p.mu.Unlock()
 	p.wg.Wait()
 }
 
@@ -238,11 +243,7 @@ func (p *Pool) Submit(ctx context.Context, req Request) (*Job, error) {
 		tried = append(tried, b)
 		err := b.submit(ctx, j, g, req.FilenamePrefix)
 		if err == nil {
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				j.follow(p.ctx)
-			}()
+			p.follow(j)
 			return j, nil
 		}
 		if !retryElsewhere(err) || ctx.Err() != nil {
@@ -252,6 +253,24 @@ func (p *Pool) Submit(ctx context.Context, req Request) (*Job, error) {
 			"backend", b.client.Name(), "err", err)
 		lastErr = err
 	}
+}
+
+// follow starts following an accepted job, unless the pool closed
+// meanwhile: then the job ends at once with ErrPoolClosed.
+func (p *Pool) follow(j *Job) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx.Err() != nil {
+		j.b.removeJob(j)
+		j.finish(Result{State: StateFailed, Err: fmt.Errorf(
+			"%w: job %s was left on ComfyUI at %s", ErrPoolClosed, j.ID(), j.Backend())})
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		j.follow(p.ctx)
+	}()
 }
 
 // retryElsewhere tells failures another backend may not have: no answer, a
