@@ -195,7 +195,8 @@ func testReleasesEmpty(t *testing.T, s admin.Store) {
 	if len(list) != 0 {
 		t.Errorf("ListReleases on an empty store = %v, want none", list)
 	}
-	if _, err := s.CreateRelease(ctx, admin.Release{Hash: "h", Config: json.RawMessage(`{`)}); err == nil {
+	bad := admin.Release{Hash: "h", Config: json.RawMessage(`{`)}
+	if _, err := s.CreateRelease(ctx, bad); err == nil {
 		t.Errorf("CreateRelease with invalid JSON config = nil error, want one")
 	}
 	_, err = s.LatestRelease(ctx)

@@ -140,9 +140,7 @@ func TestOpenBadURL(t *testing.T) {
 func TestAppendOnlyTables(t *testing.T) {
 	ctx := t.Context()
 	s := openStore(t, freshDatabase(t))
-	if _, err := s.CreateRelease(ctx, admin.Release{Hash: "h", Config: json.RawMessage(`{}`)}); err != nil {
-		t.Fatal(err)
-	}
+	publish(t, s)
 	if err := s.AppendAudit(ctx, admin.AuditEntry{Actor: "ann", Action: "x"}); err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 func TestAppendOnlyTables(t *testing.T) {
 	ctx := t.Context()
 	s := openTemp(t)
-	if _, err := s.CreateRelease(ctx, admin.Release{Hash: "h", Config: json.RawMessage(`{}`)}); err != nil {
+	r := admin.Release{Hash: "h", Config: json.RawMessage(`{}`)}
+	if _, err := s.CreateRelease(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.AppendAudit(ctx, admin.AuditEntry{Actor: "ann", Action: "x"}); err != nil {
