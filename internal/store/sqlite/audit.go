@@ -9,6 +9,10 @@ import (
 )
 
 // AppendAudit records e; the store sets its ID and, when zero, its Time.
+//
+// TODO: audit rows are never removed (a trigger refuses DELETE), so the table
+// grows for as long as the database lives; a retention policy needs a
+// migration that replaces the trigger with one allowing age-based deletes.
 func (s *Store) AppendAudit(ctx context.Context, e admin.AuditEntry) error {
 	_, err := s.exec(ctx, `INSERT INTO audit (time, actor, source, action, target, summary)
 		VALUES (?, ?, ?, ?, ?, ?)`,
