@@ -180,7 +180,11 @@ func New(ctx context.Context, opt Options) (*Client, error) {
 		c.waitStartup(ctx)
 	}
 	st := c.Status()
-	c.log.Info("config client started", "config_source", st.Source,
+	level := slog.LevelInfo
+	if st.Source == SourceNone {
+		level = slog.LevelWarn // nothing to serve until the admin service or a file comes
+	}
+	c.log.Log(context.Background(), level, "config client started", "config_source", st.Source,
 		"release_version", st.Version, "backend_url", redactURL(c.base),
 		"backend_connected", st.BackendConnected)
 	return c, nil

@@ -242,62 +242,80 @@ func TestBadAnswersAreRejected(t *testing.T) {
 			f.PublishRaw(2, s.Hash, releaseBody(t, s))
 		}, "hash mismatch", true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeSync(t)
-			first := f.Publish(sections(t, 1))
-			cacheDir := t.TempDir()
-			c, _, reg := newClient(t, Options{URL: f.URL(), CacheDir: cacheDir,
-				StartupWait: 2 * time.Second, SyncInterval: 200 * time.Millisecond})
-			sub := &subRecorder{}
-			c.Subscribe(sub.fn)
-			served := c.Current()
-			if served == nil || served.Version != 1 {
-				t.Fatalf("not serving release 1 at start: %+v", c.Status())
-			}
-
-			tc.fault(t, f)
-			eventually(t, 2*time.Second, "the fault reported", func() bool {
-				st := c.Status()
-				if tc.reject {
-					return st.Rejected != nil
-				}
-				return strings.Contains(st.LastError, tc.reason)
+	for _, transport := range []string{TransportStream, TransportWatch} {
+		for _, tc := range cases {
+			t.Run(transport+"/"+tc.name, func(t *testing.T) {
+				testBadAnswer(t, transport, tc.fault, tc.reason, tc.reject)
 			})
-			st := c.Status()
-			if tc.reject {
-				if st.Rejected.Version != 2 || !strings.Contains(st.Rejected.Reason, tc.reason) {
-					t.Errorf("rejected = %+v, want version 2 and a reason with %q",
-						st.Rejected, tc.reason)
-				}
-				if n, _ := metric(t, reg, "atelier_config_rejected_snapshots_total"); n < 1 {
-					t.Errorf("rejected snapshots metric not counted")
-				}
-			}
-			if c.Current() != served {
-				t.Errorf("served snapshot changed to %d %s", c.Current().Version, c.Current().Hash)
-			}
-			if st.Version != 1 || st.Hash != first.Hash {
-				t.Errorf("status version %d hash %s, want the last good 1 %s",
-					st.Version, st.Hash, first.Hash)
-			}
-			if calls := sub.get(); len(calls) != 0 {
-				t.Errorf("subscriber called for a rejected answer: %v", calls)
-			}
-			if cached, err := ReadCache(cacheDir); err != nil || cached.Hash != first.Hash {
-				t.Errorf("cache no longer the last good release: %v %v", cached, err)
-			}
+		}
+	}
+}
 
-			// The next good release goes through.
-			f.SetStatus(0)
-			f.PublishAs(3, sections(t, 3))
-			eventually(t, 2*time.Second, "release 3 applied after the fault", func() bool {
-				return c.Current().Version == 3
-			})
-			if st := c.Status(); st.Rejected != nil {
-				t.Errorf("rejection still reported after release 3: %+v", st.Rejected)
-			}
-		})
+// testBadAnswer serves release 1, injects fault and checks that it is
+// reported while release 1 stays served, then that release 3 goes through.
+// With TransportWatch the client reaches the server through a buffering
+// proxy, so it follows releases over the long poll.
+func testBadAnswer(t *testing.T, transport string, fault func(*testing.T, *fakeSync),
+	reason string, reject bool) {
+	f := newFakeSync(t)
+	first := f.Publish(sections(t, 1))
+	cacheDir := t.TempDir()
+	url := f.URL()
+	if transport == TransportWatch {
+		url = bufferingProxy(t, "http://"+f.addr) + syncPath
+	}
+	c, _, reg := newClient(t, Options{URL: url, CacheDir: cacheDir,
+		StartupWait: 2 * time.Second, SyncInterval: 200 * time.Millisecond})
+	eventually(t, 5*time.Second, "transport "+transport, func() bool {
+		return c.Status().Transport == transport
+	})
+	sub := &subRecorder{}
+	c.Subscribe(sub.fn)
+	served := c.Current()
+	if served == nil || served.Version != 1 {
+		t.Fatalf("not serving release 1 at start: %+v", c.Status())
+	}
+
+	fault(t, f)
+	eventually(t, 2*time.Second, "the fault reported", func() bool {
+		st := c.Status()
+		if reject {
+			return st.Rejected != nil
+		}
+		return strings.Contains(st.LastError, reason)
+	})
+	st := c.Status()
+	if reject {
+		if st.Rejected.Version != 2 || !strings.Contains(st.Rejected.Reason, reason) {
+			t.Errorf("rejected = %+v, want version 2 and a reason with %q",
+				st.Rejected, reason)
+		}
+		if n, _ := metric(t, reg, "atelier_config_rejected_snapshots_total"); n < 1 {
+			t.Errorf("rejected snapshots metric not counted")
+		}
+	}
+	if c.Current() != served {
+		t.Errorf("served snapshot changed to %d %s", c.Current().Version, c.Current().Hash)
+	}
+	if st.Version != 1 || st.Hash != first.Hash {
+		t.Errorf("status version %d hash %s, want the last good 1 %s",
+			st.Version, st.Hash, first.Hash)
+	}
+	if calls := sub.get(); len(calls) != 0 {
+		t.Errorf("subscriber called for a rejected answer: %v", calls)
+	}
+	if cached, err := ReadCache(cacheDir); err != nil || cached.Hash != first.Hash {
+		t.Errorf("cache no longer the last good release: %v %v", cached, err)
+	}
+
+	// The next good release goes through.
+	f.SetStatus(0)
+	f.PublishAs(3, sections(t, 3))
+	eventually(t, 2*time.Second, "release 3 applied after the fault", func() bool {
+		return c.Current().Version == 3
+	})
+	if st := c.Status(); st.Rejected != nil {
+		t.Errorf("rejection still reported after release 3: %+v", st.Rejected)
 	}
 }
 
@@ -354,6 +372,27 @@ func TestBufferingProxyFallsBackToLongPoll(t *testing.T) {
 	}
 	if f.watches.Load() == 0 {
 		t.Errorf("no long poll reached the server")
+	}
+}
+
+func TestLongPollSkipsRejectedRelease(t *testing.T) {
+	f := newFakeSync(t)
+	f.Publish(sections(t, 1))
+	proxy := bufferingProxy(t, "http://"+f.addr)
+	c, _, _ := newClient(t, Options{URL: proxy + syncPath, StartupWait: 2 * time.Second})
+	eventually(t, 5*time.Second, "transport watch", func() bool {
+		return c.Status().Transport == TransportWatch
+	})
+	f.PublishRaw(2, "sha256:x", []byte("garbage"))
+	eventually(t, 2*time.Second, "release 2 rejected", func() bool {
+		return c.Status().Rejected != nil
+	})
+	// The poll now waits for the release after 2 instead of bringing 2 back.
+	eventually(t, 2*time.Second, "a long poll from version 2", func() bool {
+		return f.lastWatch.Load() == 2
+	})
+	if st := c.Status(); st.Version != 1 {
+		t.Errorf("serving %d, want 1", st.Version)
 	}
 }
 

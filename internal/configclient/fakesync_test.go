@@ -39,10 +39,11 @@ type fakeSync struct {
 	stopCtx context.Context
 	stop    context.CancelFunc
 
-	streams  atomic.Int64 // stream requests served
-	watches  atomic.Int64
-	fetches  atomic.Int64
-	notModif atomic.Int64
+	streams   atomic.Int64 // stream requests served
+	watches   atomic.Int64
+	fetches   atomic.Int64
+	notModif  atomic.Int64
+	lastWatch atomic.Int64 // the version the last long poll asked from
 }
 
 type fakeRelease struct {
@@ -282,6 +283,7 @@ func (f *fakeSync) serveAll(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeSync) serveWatch(w http.ResponseWriter, r *http.Request, stopCtx context.Context) {
 	n, _ := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
+	f.lastWatch.Store(n)
 	timeout := 30 * time.Second
 	if d, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil {
 		timeout = min(d, 120*time.Second)

@@ -67,6 +67,9 @@ type state struct {
 }
 
 // source derives the reported source; have says whether a snapshot is served.
+// A release from the backend whose cache write failed still reports cache
+// once the backend is gone, although it then lives only in memory;
+// Status.CacheError says so.
 func (s *state) source(have bool) string {
 	switch {
 	case !have:

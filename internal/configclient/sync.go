@@ -120,11 +120,27 @@ func (c *Client) syncAll(ctx context.Context) outcome {
 func (c *Client) watchOnce(ctx context.Context) outcome {
 	c.noteAttempt()
 	base := c.applySeq()
-	u := fmt.Sprintf("%s/watch?version=%d&timeout=%s", c.base, c.cursor(), c.tune.watchTimeout)
+	u := fmt.Sprintf("%s/watch?version=%d&timeout=%s", c.base, c.watchCursor(),
+		c.tune.watchTimeout)
 	rctx, cancel := context.WithTimeout(ctx, c.tune.watchTimeout+c.tune.fetchTimeout)
 	defer cancel()
 	a, err := get(rctx, c.hc, u, c.opt.Token, "")
 	return c.handleAnswer(ctx, a, err, base, "watch")
+}
+
+// watchCursor is the version the long poll asks from: the applied one, or
+// a newer one already received and rejected, so that the poll waits for the
+// next publish instead of bringing the rejected release back at once. The
+// applied cursor itself does not move: the stream and the full fetch still
+// start from it.
+func (c *Client) watchCursor() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.st.cursor
+	if r := c.st.rejected; r != nil && r.Version > v {
+		v = r.Version
+	}
+	return v
 }
 
 // handleAnswer applies, confirms or rejects one /all or /watch answer and
@@ -180,8 +196,10 @@ func (c *Client) streamLoop(ctx context.Context) {
 		ok := false
 		if watch {
 			res := c.watchOnce(ctx)
-			// A release that fails verification comes back at once: back off.
-			ok = res == outApplied || res == outNotModified
+			// A rejected release with a known version is skipped by the next
+			// poll (see watchCursor); one without comes back at once: back off.
+			ok = res == outApplied || res == outNotModified ||
+				res == outRejected && c.watchCursor() > c.cursor()
 		} else {
 			switch r := c.runStream(ctx); r.kind {
 			case streamNotHeld:
