@@ -43,17 +43,19 @@ type Options struct {
 }
 
 // Faults are failure modes a test can switch on and off while the server
-// runs, with SetFaults or POST /sim/faults.
+// runs, with SetFaults or POST /sim/faults. Over HTTP they are
+// {"silent_websocket", "submit_error", "fail_execution": bool,
+// "view_delay": "2s"}; a POST changes only the members it names.
 type Faults struct {
 	// SilentWebSocket keeps sockets open but sends nothing on them.
-	SilentWebSocket bool `json:"silent_websocket"`
+	SilentWebSocket bool
 	// SubmitError answers POST /prompt with HTTP 500 and a text body.
-	SubmitError bool `json:"submit_error"`
+	SubmitError bool
 	// FailExecution makes sampler nodes raise, ending prompts with
 	// execution_error.
-	FailExecution bool `json:"fail_execution"`
+	FailExecution bool
 	// ViewDelay holds every /view answer this long.
-	ViewDelay time.Duration `json:"-"`
+	ViewDelay time.Duration
 }
 
 // Server is the simulator. Create it with New, serve it as an http.Handler,

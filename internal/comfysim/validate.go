@@ -45,7 +45,8 @@ type graph struct {
 func parseGraph(raw json.RawMessage) (*graph, *apiError) {
 	keys, members, err := decodeOrdered(raw)
 	if err != nil {
-		return nil, &apiError{Type: "invalid_prompt", Message: "Cannot execute because the prompt is not a JSON object.",
+		return nil, &apiError{Type: "invalid_prompt",
+			Message: "Cannot execute because the prompt is not a JSON object.",
 			Details: err.Error(), ExtraInfo: map[string]any{}}
 	}
 	g := &graph{order: keys, nodes: make(map[string]*promptNode, len(keys))}
@@ -116,7 +117,8 @@ func parseLink(raw json.RawMessage) (l linkRef, ok bool, err error) {
 		return linkRef{}, true, fmt.Errorf("%s", strings.TrimSpace(string(parts[0])))
 	}
 	if err := json.Unmarshal(parts[1], &l.slot); err != nil {
-		return linkRef{}, true, fmt.Errorf("list indices must be integers or slices, not %s", pyTypeName(parts[1]))
+		return linkRef{}, true, fmt.Errorf("list indices must be integers or slices, not %s",
+			pyTypeName(parts[1]))
 	}
 	return l, true, nil
 }
@@ -261,7 +263,8 @@ func (v *validator) finish(id string, r validationResult) {
 
 // checkLink validates a linked input: its shape, the source's output type,
 // and the source node itself (whose errors are reported on the source).
-func (v *validator) checkLink(in inputSpec, raw json.RawMessage, l linkRef, err error) (bool, []apiError) {
+func (v *validator) checkLink(in inputSpec, raw json.RawMessage, l linkRef, err error) (
+	bool, []apiError) {
 	config := in.describe(v.inv, v.enc)
 	received, _ := decodeAny(raw)
 	if err == errBadLink {

@@ -66,7 +66,8 @@ func (c *Client) endpoint(path string, query url.Values) string {
 
 // do sends a request and returns the answer when its status is 200;
 // otherwise an *HTTPError (with the body) or a transport error.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) (*http.Response, error) {
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) (
+	*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -193,7 +194,8 @@ func (c *Client) rejection(resp *http.Response) error {
 		NodeErrors json.RawMessage `json:"node_errors"`
 	}
 	if json.Unmarshal(body, &shape) != nil || shape.Error == nil {
-		return &HTTPError{Backend: c.name, StatusCode: resp.StatusCode, Body: truncate(string(body), maxErrorBody)}
+		return &HTTPError{Backend: c.name, StatusCode: resp.StatusCode,
+			Body: truncate(string(body), maxErrorBody)}
 	}
 	e := &SubmitError{Backend: c.name, StatusCode: resp.StatusCode,
 		NodeErrors: parseNodeErrors(shape.NodeErrors)}
@@ -322,7 +324,8 @@ func (c *Client) OpenImage(ctx context.Context, ref ImageRef) (io.ReadCloser, st
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		if resp.StatusCode == http.StatusNotFound {
-			return nil, "", fmt.Errorf("image %q is not on ComfyUI at %s: %w", ref.path(), c.name, ErrImageNotFound)
+			return nil, "", fmt.Errorf("image %q is not on ComfyUI at %s: %w",
+				ref.path(), c.name, ErrImageNotFound)
 		}
 		return nil, "", c.httpError(resp)
 	}
@@ -337,7 +340,8 @@ func (c *Client) OpenImage(ctx context.Context, ref ImageRef) (io.ReadCloser, st
 // /object_info/<class>, in either encoding: [[options...], {...}] or
 // ["COMBO", {"options": [...]}]. found is false when the server has no
 // such class or input.
-func (c *Client) ComboOptions(ctx context.Context, class, input string) (opts []string, found bool, err error) {
+func (c *Client) ComboOptions(ctx context.Context, class, input string) (
+	opts []string, found bool, err error) {
 	var info map[string]struct {
 		Input map[string]map[string]json.RawMessage `json:"input"`
 	}

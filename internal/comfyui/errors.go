@@ -172,8 +172,8 @@ func (e *SubmitError) Error() string {
 	case "no_prompt":
 		return fmt.Sprintf("ComfyUI at %s received no prompt: %s", e.Backend, e.Message)
 	case "prompt_no_outputs":
-		return fmt.Sprintf("the workflow has no output node such as SaveImage, so ComfyUI at %s has nothing to run",
-			e.Backend)
+		return fmt.Sprintf("the workflow has no output node such as SaveImage, "+
+			"so ComfyUI at %s has nothing to run", e.Backend)
 	case "missing_node_type":
 		return fmt.Sprintf("ComfyUI at %s: %s (%s)", e.Backend, e.Message, e.Details)
 	}

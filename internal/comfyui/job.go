@@ -321,7 +321,8 @@ func (j *Job) finish(r Result) {
 	r.JobID, r.Backend = j.id, j.b.client.Name()
 	j.result = r
 	j.mu.Unlock()
-	log := j.b.log.With("job", r.JobID, "state", r.State, "took", time.Since(j.created).Round(time.Millisecond))
+	log := j.b.log.With("job", r.JobID, "state", r.State,
+		"took", time.Since(j.created).Round(time.Millisecond))
 	if r.Err != nil {
 		log.Warn("comfyui job ended", "err", r.Err)
 	} else {

@@ -117,7 +117,8 @@ func NewPool(urls []string, opts Options) (*Pool, error) {
 
 // Start checks every backend once (health, then inventory), waiting for
 // those first checks, then keeps checking in the background until ctx ends
-// or Close is called.
+// or Close is called. A backend that does not answer holds Start for up to
+// RequestTimeout; give ctx a deadline to bound it.
 func (p *Pool) Start(ctx context.Context) {
 	p.mu.Lock()
 	if p.started {
@@ -423,7 +424,8 @@ func (p *Pool) Locate(kind Kind, name string) []string {
 
 // OpenImage downloads an image from the backend with the given URL (as
 // Job.Backend and BackendStatus.URL give it). The caller closes the body.
-func (p *Pool) OpenImage(ctx context.Context, backendURL string, ref ImageRef) (io.ReadCloser, string, error) {
+func (p *Pool) OpenImage(ctx context.Context, backendURL string, ref ImageRef) (
+	io.ReadCloser, string, error) {
 	for _, b := range p.backends {
 		if b.client.Name() == backendURL {
 			return b.client.OpenImage(ctx, ref)
