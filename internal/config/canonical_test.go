@@ -228,7 +228,17 @@ func TestHandWrittenYAMLAndJSONSameHash(t *testing.T) {
     "size_ratios": ["1:1"], "default_size": {"height": 1024, "width": 1024}},
   "workflows": [{"available": true,
     "workflow_json": {
-      "3": {"inputs": {"cfg": 7.50, "seed": 18446744073709551615}, "class_type": "KSampler"}
+      "7": {"inputs": {"images": ["6", 0], "filename_prefix": "atelier"}, "class_type": "SaveImage"},
+      "6": {"inputs": {"vae": ["1", 2], "samples": ["5", 0]}, "class_type": "VAEDecode"},
+      "5": {"_meta": {"title": "Sampler"}, "inputs": {"latent_image": ["4", 0],
+        "negative": ["3", 0], "positive": ["2", 0], "model": ["1", 0], "denoise": 1,
+        "scheduler": "normal", "sampler_name": "euler", "cfg": 7.50, "steps": 20,
+        "seed": 18446744073709551615}, "class_type": "KSampler"},
+      "4": {"inputs": {"batch_size": 1, "height": 1024, "width": 1024},
+        "class_type": "EmptyLatentImage"},
+      "3": {"inputs": {"clip": ["1", 1], "text": "blurry"}, "class_type": "CLIPTextEncode"},
+      "2": {"inputs": {"clip": ["1", 1], "text": "a cat"}, "class_type": "CLIPTextEncode"},
+      "1": {"inputs": {"ckpt_name": "m1.safetensors"}, "class_type": "CheckpointLoaderSimple"}
     },
     "base_model_type": "sdxl", "name": "w1"}],
   "loras": [{"trigger_words": [], "default_strength": 1, "sort_order": 0, "group": "",

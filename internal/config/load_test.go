@@ -5,12 +5,37 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// minimalYAML is a small valid config with an inline graph holding a
-// 64-bit seed; line numbers in the tests below refer to it.
+// inlineGraph is minimalYAML's workflow_json: a renderable ComfyUI graph
+// written as YAML, with a 64-bit seed and a number with a trailing zero.
+const inlineGraph = `    workflow_json:
+      "1": {class_type: CheckpointLoaderSimple, inputs: {ckpt_name: m1.safetensors}}
+      "2": {class_type: CLIPTextEncode, inputs: {text: a cat, clip: ["1", 1]}}
+      "3": {class_type: CLIPTextEncode, inputs: {text: blurry, clip: ["1", 1]}}
+      "4": {class_type: EmptyLatentImage, inputs: {width: 1024, height: 1024, batch_size: 1}}
+      "5":
+        class_type: KSampler
+        inputs:
+          seed: 18446744073709551615
+          steps: 20
+          cfg: 7.50
+          sampler_name: euler
+          scheduler: normal
+          denoise: 1
+          model: ["1", 0]
+          positive: ["2", 0]
+          negative: ["3", 0]
+          latent_image: ["4", 0]
+        _meta: {title: Sampler}
+      "6": {class_type: VAEDecode, inputs: {samples: ["5", 0], vae: ["1", 2]}}
+      "7": {class_type: SaveImage, inputs: {filename_prefix: atelier, images: ["6", 0]}}
+`
+
+// minimalYAML is a small valid config with an inline graph.
 const minimalYAML = `schema_version: 1
 models:
   - name: m1
@@ -24,8 +49,7 @@ loras:
 workflows:
   - name: w1
     base_model_type: sdxl
-    workflow_json: {"3": {"class_type": "KSampler", "inputs": {"seed": 18446744073709551615, "cfg": 7.50}}}
-image_gen:
+` + inlineGraph + `image_gen:
   default_size: {width: 1024, height: 1024}
   size_ratios: ["1:1"]
   default_steps: 20
@@ -34,10 +58,22 @@ image_gen:
   max_batch: 4
 `
 
-// inlineGraphLine is minimalYAML's workflow_json line.
-const inlineGraphLine = `    workflow_json: {"3": {"class_type": "KSampler", "inputs": ` +
-	`{"seed": 18446744073709551615, "cfg": 7.50}}}
-`
+// graphJSON is inlineGraph as JSON, for template files and minimalJSON.
+const graphJSON = `{
+  "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "m1.safetensors"}},
+  "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat", "clip": ["1", 1]}},
+  "3": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["1", 1]}},
+  "4": {"class_type": "EmptyLatentImage",
+        "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
+  "5": {"class_type": "KSampler",
+        "inputs": {"seed": 18446744073709551615, "steps": 20, "cfg": 7.50,
+                   "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                   "model": ["1", 0], "positive": ["2", 0], "negative": ["3", 0],
+                   "latent_image": ["4", 0]},
+        "_meta": {"title": "Sampler"}},
+  "6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+  "7": {"class_type": "SaveImage", "inputs": {"filename_prefix": "atelier", "images": ["6", 0]}}
+}`
 
 const minimalJSON = `{
   "schema_version": 1,
@@ -49,7 +85,7 @@ const minimalJSON = `{
   ],
   "workflows": [
     {"name": "w1", "base_model_type": "sdxl",
-     "workflow_json": {"3": {"class_type": "KSampler", "inputs": {"seed": 18446744073709551615, "cfg": 7.50}}}}
+     "workflow_json": ` + graphJSON + `}
   ],
   "image_gen": {
     "default_size": {"width": 1024, "height": 1024},
@@ -58,6 +94,28 @@ const minimalJSON = `{
   }
 }
 `
+
+// lineOf returns the 1-based line of the first occurrence of marker in
+// content, 0 for an empty marker.
+func lineOf(t *testing.T, content, marker string) int {
+	t.Helper()
+	if marker == "" {
+		return 0
+	}
+	i := strings.Index(content, marker)
+	if i < 0 {
+		t.Fatalf("marker %q not in the test input", marker)
+	}
+	return strings.Count(content[:i], "\n") + 1
+}
+
+// replaced returns in with old replaced by new once; old must be there.
+func replaced(in, old, new string) string {
+	if !strings.Contains(in, old) {
+		panic(fmt.Sprintf("test input lacks %q", old))
+	}
+	return strings.Replace(in, old, new, 1)
+}
 
 // writeFiles writes files (by slash path) below dir.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -88,6 +146,13 @@ func problemsOf(t *testing.T, err error) Problems {
 type place struct {
 	file    string
 	line    int
+	path    string
+	message string
+}
+
+// at is a place whose line is the first line holding marker ("": any).
+type at struct {
+	marker  string
 	path    string
 	message string
 }
@@ -178,99 +243,85 @@ func TestWriteStarterRefusesToOverwrite(t *testing.T) {
 // TestLoadBadInput covers the issue's bad inputs and the loaders' other
 // refusals: each is a problem naming file, line and path.
 func TestLoadBadInput(t *testing.T) {
-	yamlWith := func(old, new string) string {
-		if !strings.Contains(minimalYAML, old) {
-			panic("minimalYAML lacks " + old)
-		}
-		return strings.Replace(minimalYAML, old, new, 1)
-	}
-	jsonWith := func(old, new string) string {
-		if !strings.Contains(minimalJSON, old) {
-			panic("minimalJSON lacks " + old)
-		}
-		return strings.Replace(minimalJSON, old, new, 1)
-	}
+	yamlWith := func(old, new string) string { return replaced(minimalYAML, old, new) }
+	jsonWith := func(old, new string) string { return replaced(minimalJSON, old, new) }
+	dupYAML := yamlWith("    file: m1.safetensors", "    file: m1.safetensors\n    file: m2.safetensors")
+	firstFile := strconv.Itoa(lineOf(t, dupYAML, "file: m1.safetensors"))
 	tests := []struct {
 		name    string
 		file    string // written in the test folder, then loaded
 		content string
-		want    place // file is relative to the test folder
+		want    at
 	}{
 		{"unknown field", "c.yaml", yamlWith("display_name: Model One", "dispaly_name: Model One"),
-			place{"c.yaml", 4, "models[0]",
+			at{"dispaly_name", "models[0]",
 				`unknown field "dispaly_name" (did you mean "display_name"?)`}},
 		{"unknown top-level field", "c.yaml", "modles: []\n" + minimalYAML,
-			place{"c.yaml", 1, "", `unknown field "modles" (did you mean "models"?)`}},
+			at{"modles", "", `unknown field "modles" (did you mean "models"?)`}},
 		{"unknown field far from any name", "c.yaml",
 			yamlWith("  max_batch: 4", "  max_batch: 4\n  colour_space: srgb"),
-			place{"c.yaml", 22, "image_gen", `unknown field "colour_space" (known: default_size`}},
+			at{"colour_space", "image_gen", `unknown field "colour_space" (known: default_size`}},
 		{"unknown field in JSON", "c.json", jsonWith(`"display_name": "Lora One"`,
 			`"dispaly_name": "Lora One"`),
-			place{"c.json", 7, "loras[0]",
+			at{"dispaly_name", "loras[0]",
 				`unknown field "dispaly_name" (did you mean "display_name"?)`}},
 		{"tab indentation", "c.yaml", yamlWith("    model_type: sdxl", "\tmodel_type: sdxl"),
-			place{"c.yaml", 5, "", "tab character"}},
-		{"duplicate YAML key", "c.yaml", yamlWith("    file: m1.safetensors",
-			"    file: m1.safetensors\n    file: m2.safetensors"),
-			place{"c.yaml", 7, "models[0].file", `duplicate key "file" (first defined at line 6)`}},
+			at{"\tmodel_type", "", "tab character"}},
+		{"duplicate YAML key", "c.yaml", dupYAML, at{"file: m2", "models[0].file",
+			`duplicate key "file" (first defined at line ` + firstFile + ")"}},
 		{"duplicate JSON key", "c.json", jsonWith(`"default_steps": 20,`,
 			`"default_steps": 20, "default_steps": 30,`),
-			place{"c.json", 16, "image_gen.default_steps", `duplicate key "default_steps"`}},
+			at{`"default_steps": 30`, "image_gen.default_steps", `duplicate key "default_steps"`}},
 		{"duplicate key inside a YAML graph", "c.yaml",
-			yamlWith(`"class_type": "KSampler",`, `"class_type": "KSampler", "class_type": "X",`),
-			place{"c.yaml", 14, "workflows[0].workflow_json", `duplicate key "class_type"`}},
+			yamlWith("class_type: KSampler\n", "class_type: KSampler\n        class_type: X\n"),
+			at{"class_type: X", "workflows[0].workflow_json", `duplicate key "class_type"`}},
 		{"wrong type in YAML", "c.yaml", yamlWith("    file: m1.safetensors",
 			"    file: m1.safetensors\n    sort_order: \"one\""),
-			place{"c.yaml", 7, "models[0].sort_order", `expected a whole number, got the text "one"`}},
+			at{"sort_order", "models[0].sort_order", `expected a whole number, got the text "one"`}},
 		{"wrong type in JSON", "c.json", jsonWith(`"base_model": "m1"`,
 			`"base_model": "m1", "sort_order": "one"`),
-			place{"c.json", 7, "loras[0].sort_order", "expected a whole number, got a JSON string"}},
+			at{`"sort_order"`, "loras[0].sort_order", "expected a whole number, got a JSON string"}},
 		{"list where a mapping belongs", "c.yaml", yamlWith("{width: 1024, height: 1024}",
 			"[1024, 1024]"),
-			place{"c.yaml", 16, "image_gen.default_size", "expected a mapping, got a list"}},
+			at{"[1024, 1024]", "image_gen.default_size", "expected a mapping, got a list"}},
 		{"non-UTF-8", "c.yaml", yamlWith("Lora One", "Lora \xff\xfeOne"),
-			place{"c.yaml", 9, "", "invalid UTF-8 byte 0xff at column 24"}},
-		{"non-UTF-8 JSON", "c.json", "{\"models\": \"\xc3\x28\"}",
-			place{"c.json", 1, "", "invalid UTF-8"}},
-		{"empty file", "c.yaml", "", place{"c.yaml", 0, "", "file is empty"}},
-		{"blank file", "c.json", " \n\t\n", place{"c.json", 0, "", "file is empty"}},
+			at{"\xff", "", "invalid UTF-8 byte 0xff at column 24"}},
+		{"non-UTF-8 JSON", "c.json", "{\"models\": \"\xc3\x28\"}", at{"{", "", "invalid UTF-8"}},
+		{"empty file", "c.yaml", "", at{"", "", "file is empty"}},
+		{"blank file", "c.json", " \n\t\n", at{"", "", "file is empty"}},
 		{"only comments", "c.yaml", "# nothing here\n   # yet\n",
-			place{"c.yaml", 0, "", "file is empty (only comments)"}},
+			at{"", "", "file is empty (only comments)"}},
 		{"top level a list", "c.yaml", "- models\n- loras\n",
-			place{"c.yaml", 1, "", "the top level must be a mapping"}},
+			at{"- models", "", "the top level must be a mapping"}},
 		{"two YAML documents", "c.yaml", minimalYAML + "---\nmodels: []\n",
-			place{"c.yaml", 22, "", "more than one YAML document"}},
+			at{"---", "", "more than one YAML document"}},
 		{"YAML syntax error", "c.yaml", yamlWith("  - name: w1", "  - name: [w1"),
-			place{"c.yaml", 0, "", "did not find expected"}},
+			at{"", "", "did not find expected"}},
 		{"truncated JSON", "c.json", minimalJSON[:len(minimalJSON)/2],
-			place{"c.json", 0, "", "the file ends too early"}},
+			at{"", "", "the file ends too early"}},
 		{"JSON syntax error", "c.json", jsonWith(`"schema_version": 1,`, `"schema_version": 1,,`),
-			place{"c.json", 2, "", "invalid JSON"}},
+			at{"1,,", "", "invalid JSON"}},
 		{"data after the JSON object", "c.json", minimalJSON + "{}\n",
-			place{"c.json", 0, "", "unexpected data after the JSON object"}},
+			at{"", "", "unexpected data after the JSON object"}},
 		{"validation problem with its YAML line", "c.yaml", yamlWith("base_model: m1",
 			"base_model: flux2"),
-			place{"c.yaml", 10, "loras[0].base_model", `no model or model_type "flux2"`}},
+			at{"flux2", "loras[0].base_model", `no model or model_type "flux2"`}},
 		{"validation problem with its JSON line", "c.json", jsonWith(`"max_batch": 4`,
 			`"max_batch": 400`),
-			place{"c.json", 16, "image_gen.max_batch", "between 1 and 64, got 400"}},
-		{"YAML number that JSON cannot hold", "c.yaml", yamlWith(`"cfg": 7.50`, `"cfg": .nan`),
-			place{"c.yaml", 14, "workflows[0].workflow_json", `number ".nan" cannot be written`}},
-		{"template_path in JSON", "c.json", jsonWith(`"workflow_json": {"3": {"class_type": `+
-			`"KSampler", "inputs": {"seed": 18446744073709551615, "cfg": 7.50}}}}`,
-			`"template_path": "w.json"}`),
-			place{"c.json", 11, "workflows[0].template_path", "only allowed in a local YAML file"}},
+			at{`"max_batch": 400`, "image_gen.max_batch", "between 1 and 64, got 400"}},
+		{"YAML number that JSON cannot hold", "c.yaml", yamlWith("cfg: 7.50", "cfg: .nan"),
+			at{".nan", "workflows[0].workflow_json", `number ".nan" cannot be written`}},
+		{"template_path in JSON", "c.json", jsonWith(`"workflow_json": `+graphJSON,
+			`"template_path": "w.json"`),
+			at{`"template_path"`, "workflows[0].template_path", "only allowed in a local YAML file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, map[string]string{tt.file: tt.content})
-			s, err := Load(filepath.Join(dir, tt.file))
-			tt.want.file = filepath.Join(dir, tt.want.file)
-			expectProblem(t, err, tt.want)
-			if err != nil && s != nil && len(problemsOf(t, err)) == 0 {
-				t.Errorf("Load returned an error with no problems")
-			}
+			_, err := Load(filepath.Join(dir, tt.file))
+			expectProblem(t, err, place{filepath.Join(dir, tt.file),
+				lineOf(t, tt.content, tt.want.marker), tt.want.path, tt.want.message})
 		})
 	}
 }
@@ -285,8 +336,11 @@ func TestLoadReportsEveryProblemInLineOrder(t *testing.T) {
 	for _, p := range ps {
 		got = append(got, fmt.Sprintf("%d %s", p.Line, p.Path))
 	}
-	want := []string{"4 models[0].display_name", "10 loras[0].base_model",
-		"19 image_gen.max_steps"}
+	want := []string{
+		fmt.Sprintf("%d models[0].display_name", lineOf(t, in, "display_name: ''")),
+		fmt.Sprintf("%d loras[0].base_model", lineOf(t, in, "flux2")),
+		fmt.Sprintf("%d image_gen.max_steps", lineOf(t, in, "max_steps: 0")),
+	}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("problems = %q; want %q\n%v", got, want, err)
 	}
@@ -328,12 +382,11 @@ func TestLoadSizeLimit(t *testing.T) {
 }
 
 func TestLoadTemplates(t *testing.T) {
-	graph := `{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "m1"}}}`
+	graph := graphJSON
 	outside := t.TempDir()
 	writeFiles(t, outside, map[string]string{"secret.json": graph})
 	cfgWith := func(templatePath string) string {
-		return strings.Replace(minimalYAML, inlineGraphLine,
-			"    template_path: "+templatePath+"\n", 1)
+		return replaced(minimalYAML, inlineGraph, "    template_path: "+templatePath+"\n")
 	}
 	tests := []struct {
 		name    string
@@ -402,7 +455,8 @@ func TestLoadTemplates(t *testing.T) {
 				}
 				return
 			}
-			expectProblem(t, err, place{cfg, 14, "workflows[0].template_path", tt.message})
+			expectProblem(t, err, place{cfg, lineOf(t, cfgWith(tp), "template_path"),
+				"workflows[0].template_path", tt.message})
 			if strings.Contains(err.Error(), outside) && tt.name != "absolute path" {
 				t.Errorf("the problem names the resolved outside path: %v", err)
 			}
@@ -426,12 +480,12 @@ func TestLoadTemplateThroughSymlinkedConfigFolder(t *testing.T) {
 
 func TestLoadTemplateAndInlineGraph(t *testing.T) {
 	dir := t.TempDir()
-	in := strings.Replace(minimalYAML, "    base_model_type: sdxl\n",
-		"    base_model_type: sdxl\n    template_path: w.json\n", 1)
+	in := replaced(minimalYAML, "    base_model_type: sdxl\n",
+		"    base_model_type: sdxl\n    template_path: w.json\n")
 	writeFiles(t, dir, map[string]string{"c.yaml": in, "w.json": "{}"})
 	_, err := Load(filepath.Join(dir, "c.yaml"))
-	expectProblem(t, err, place{filepath.Join(dir, "c.yaml"), 12, "workflows[0]",
-		"set template_path or workflow_json, not both"})
+	expectProblem(t, err, place{filepath.Join(dir, "c.yaml"), lineOf(t, in, "- name: w1"),
+		"workflows[0]", "set template_path or workflow_json, not both"})
 }
 
 func TestLoadTemplateTooLarge(t *testing.T) {
@@ -444,10 +498,11 @@ func TestLoadTemplateTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	in := strings.Replace(minimalYAML, inlineGraphLine, "    template_path: w.json\n", 1)
+	in := replaced(minimalYAML, inlineGraph, "    template_path: w.json\n")
 	writeFiles(t, dir, map[string]string{"c.yaml": in})
 	_, err = Load(filepath.Join(dir, "c.yaml"))
-	expectProblem(t, err, place{filepath.Join(dir, "c.yaml"), 14, "workflows[0].template_path",
+	expectProblem(t, err, place{filepath.Join(dir, "c.yaml"), lineOf(t, in, "template_path"),
+		"workflows[0].template_path",
 		"w.json is 16.0 MiB, larger than the 16 MiB limit"})
 	if strings.Contains(err.Error(), dir+"/w.json") {
 		t.Errorf("the problem names the absolute template path: %v", err)
@@ -468,7 +523,7 @@ func TestLoadAliasBombs(t *testing.T) {
 			}
 			g.WriteString("]\n")
 		}
-		return strings.Replace(minimalYAML, inlineGraphLine, g.String(), 1)
+		return replaced(minimalYAML, inlineGraph, g.String())
 	}
 	for name, leaf := range map[string]string{
 		"billion laughs": `"lol"`,
@@ -481,9 +536,7 @@ func TestLoadAliasBombs(t *testing.T) {
 		})
 	}
 	t.Run("self reference", func(t *testing.T) {
-		in := strings.Replace(minimalYAML,
-			`{"3": {"class_type": "KSampler", "inputs": {"seed": 18446744073709551615, "cfg": 7.50}}}`,
-			"&g {a: [*g]}", 1)
+		in := replaced(minimalYAML, inlineGraph, "    workflow_json: &g {a: [*g]}\n")
 		_, err := ParseYAML([]byte(in), "c.yaml", "")
 		if err == nil {
 			t.Fatal("a graph that contains itself was accepted")
@@ -534,7 +587,7 @@ func TestYAMLGraphScalars(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.yaml, func(t *testing.T) {
-			in := strings.Replace(minimalYAML, `"cfg": 7.50`, `"x": `+tt.yaml, 1)
+			in := replaced(minimalYAML, "title: Sampler", "title: Sampler, x: "+tt.yaml)
 			s, err := ParseYAML([]byte(in), "c.yaml", "")
 			if err != nil {
 				t.Fatal(err)
@@ -548,10 +601,10 @@ func TestYAMLGraphScalars(t *testing.T) {
 }
 
 func TestStringListParams(t *testing.T) {
-	yamlIn := strings.Replace(minimalYAML, "    base_model_type: sdxl\n",
-		"    base_model_type: sdxl\n    params: {seed: 3.seed, prompt: [6.text, 7.text]}\n", 1)
-	jsonIn := strings.Replace(minimalJSON, `"base_model_type": "sdxl",`,
-		`"base_model_type": "sdxl", "params": {"seed": "3.seed", "prompt": ["6.text", "7.text"]},`, 1)
+	yamlIn := replaced(minimalYAML, "    base_model_type: sdxl\n",
+		"    base_model_type: sdxl\n    params: {seed: 5.seed, prompt: [2.text]}\n")
+	jsonIn := replaced(minimalJSON, `"base_model_type": "sdxl",`,
+		`"base_model_type": "sdxl", "params": {"seed": "5.seed", "prompt": ["2.text"]},`)
 	ys, err := ParseYAML([]byte(yamlIn), "c.yaml", "")
 	if err != nil {
 		t.Fatal(err)
@@ -562,12 +615,12 @@ func TestStringListParams(t *testing.T) {
 	}
 	for _, s := range []*Snapshot{ys, js} {
 		p := s.Workflows[0].Params
-		if len(p["seed"]) != 1 || p["seed"][0] != "3.seed" || len(p["prompt"]) != 2 {
+		if len(p["seed"]) != 1 || p["seed"][0] != "5.seed" || len(p["prompt"]) != 1 {
 			t.Errorf("params = %v", p)
 		}
 	}
-	bad := strings.Replace(jsonIn, `"seed": "3.seed"`, `"seed": 3`, 1)
+	bad := replaced(jsonIn, `"seed": "5.seed"`, `"seed": 5`)
 	_, err = ParseJSON([]byte(bad), "c.json")
-	expectProblem(t, err, place{"c.json", 0, "workflows[0].params",
+	expectProblem(t, err, place{"c.json", lineOf(t, bad, `"params"`), "workflows[0].params",
 		"expected a string or a list of strings"})
 }

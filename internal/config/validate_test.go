@@ -11,7 +11,17 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-const testGraph = `{"1":{"class_type":"CheckpointLoaderSimple","inputs":{"ckpt_name":"x"}}}`
+// testGraph is a small renderable ComfyUI graph (loader, prompts, latent,
+// sampler, decoder, output) in canonical form: compact, keys sorted.
+const testGraph = `{"1":{"class_type":"CheckpointLoaderSimple","inputs":{"ckpt_name":"x"}},` +
+	`"2":{"class_type":"CLIPTextEncode","inputs":{"clip":["1",1],"text":"a"}},` +
+	`"3":{"class_type":"CLIPTextEncode","inputs":{"clip":["1",1],"text":"b"}},` +
+	`"4":{"class_type":"EmptyLatentImage","inputs":{"batch_size":1,"height":512,"width":512}},` +
+	`"5":{"class_type":"KSampler","inputs":{"cfg":7,"denoise":1,"latent_image":["4",0],` +
+	`"model":["1",0],"negative":["3",0],"positive":["2",0],"sampler_name":"euler",` +
+	`"scheduler":"normal","seed":1,"steps":20}},` +
+	`"6":{"class_type":"VAEDecode","inputs":{"samples":["5",0],"vae":["1",2]}},` +
+	`"7":{"class_type":"SaveImage","inputs":{"filename_prefix":"t","images":["6",0]}}}`
 
 // validBase returns a snapshot that validates, for the cases to break.
 func validBase() *Snapshot {
@@ -49,6 +59,9 @@ type want struct{ path, fragment string }
 func TestValidBaseIsValid(t *testing.T) {
 	if ps := Validate(validBase()); len(ps) != 0 {
 		t.Fatalf("the base snapshot of the validation tests is not valid:\n%v", ps)
+	}
+	if c, err := CanonicalJSON(RawJSON(testGraph)); err != nil || string(c) != testGraph {
+		t.Fatalf("testGraph is not in canonical form (%v):\n%s", err, c)
 	}
 }
 
