@@ -168,6 +168,9 @@ func New(ctx context.Context, opt Options) (*Client, error) {
 	c.st.transport = TransportNone
 	c.st.loggedSource = SourceNone
 	c.loadFloor()
+	c.mu.Lock()
+	c.noteTransitionLocked("start") // sets the source gauges even when nothing loaded
+	c.mu.Unlock()
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -310,16 +313,23 @@ func (c *Client) loadFloor() {
 	c.loadLocal()
 }
 
+// loadCache serves the cache. Without a backend URL the client is "local
+// file only", and a cache left from an earlier setup is not used.
 func (c *Client) loadCache() bool {
-	if c.opt.CacheDir == "" {
+	if c.opt.CacheDir == "" || c.base == "" {
 		return false
 	}
 	e, err := ReadCacheEntry(c.opt.CacheDir)
 	if err != nil {
-		if !isNotExist(err) {
+		msg := oneLine(err)
+		c.mu.Lock()
+		repeated := msg == c.st.cacheLoadErr
+		c.st.cacheLoadErr = msg
+		c.mu.Unlock()
+		if !isNotExist(err) && !repeated { // retried every few seconds while nothing is served
 			c.m.rejected.Inc()
 			c.log.Warn("config cache unusable, trying the local file", "cache_dir",
-				c.opt.CacheDir, "error", oneLine(err))
+				c.opt.CacheDir, "error", msg)
 		}
 		return false
 	}

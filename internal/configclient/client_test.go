@@ -479,12 +479,28 @@ func TestStaleAfterTTL(t *testing.T) {
 }
 
 func TestLocalOnly(t *testing.T) {
-	c, _, _ := newClient(t, Options{LocalConfig: writeLocal(t), CacheDir: t.TempDir()})
+	// Without a backend URL a cache left from an earlier setup is not used.
+	cacheDir := t.TempDir()
+	if err := WriteCache(cacheDir, release(t, 9, 9)); err != nil {
+		t.Fatal(err)
+	}
+	c, _, reg := newClient(t, Options{LocalConfig: writeLocal(t), CacheDir: cacheDir})
 	st := c.Status()
 	want := Status{Source: SourceLocal, Hash: c.Current().Hash, Transport: TransportNone,
 		LastConfigUpdate: st.LastConfigUpdate}
 	if diff := cmp.Diff(want, st); diff != "" || st.Hash == "" {
 		t.Errorf("status (-want +got):\n%s", diff)
+	}
+	if v, _ := metric(t, reg, "atelier_config_source", "source", "local"); v != 1 {
+		t.Errorf("source{local} metric %v, want 1", v)
+	}
+}
+
+func TestNothingUsableSetsSourceNone(t *testing.T) {
+	c, _, reg := newClient(t, Options{LocalConfig: filepath.Join(t.TempDir(), "missing.yaml")})
+	if v, _ := metric(t, reg, "atelier_config_source", "source", "none"); v != 1 ||
+		c.Current() != nil || c.Source() != SourceNone {
+		t.Errorf("source{none} metric %v, Current %v, Source %q", v, c.Current(), c.Source())
 	}
 }
 

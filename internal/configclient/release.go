@@ -39,8 +39,10 @@ func (e *rejectError) Error() string {
 // DecodeRelease parses and verifies one release as the sync API sends it
 // (the /all body): it must be a JSON object, pass config.Validate, carry a
 // positive version, hold at least one model, and its hash must equal the
-// one recomputed from its four sections. The response-only fields
-// last_updated and config_source are accepted and dropped.
+// one recomputed from its four sections. Top-level fields other than the
+// sections and the release meta (last_updated, config_source, or fields a
+// newer admin service adds) are dropped; inside the sections unknown fields
+// are errors.
 func DecodeRelease(body []byte) (*config.Snapshot, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -54,8 +56,14 @@ func DecodeRelease(body []byte) (*config.Snapshot, error) {
 		return nil, &rejectError{reason: "invalid JSON: " + describeJSONError(err, len(trimmed))}
 	}
 	version := versionOf(top)
-	delete(top, "last_updated")
-	delete(top, "config_source")
+	for k := range top {
+		// Response meta (last_updated, config_source) and fields a newer
+		// admin service may add are not part of the config. Dropping them
+		// is safe: the hash check covers every section.
+		if !releaseKeys[k] {
+			delete(top, k)
+		}
+	}
 	clean, err := json.Marshal(top)
 	if err != nil {
 		return nil, &rejectError{version: version, reason: "re-encoding: " + err.Error()}
@@ -68,6 +76,13 @@ func DecodeRelease(body []byte) (*config.Snapshot, error) {
 		return nil, &rejectError{version: version, reason: err.Error()}
 	}
 	return snap, nil
+}
+
+// releaseKeys are the top-level keys of a release that the snapshot holds.
+var releaseKeys = map[string]bool{
+	"schema_version": true, "models": true, "loras": true, "workflows": true,
+	"image_gen": true, "version": true, "hash": true, "published_at": true,
+	"published_by": true,
 }
 
 // verifySnapshot checks what config.Validate does not: release meta, the

@@ -59,6 +59,7 @@ type state struct {
 	verifiedAt                           time.Time // backend last vouched for the served config
 
 	lastErr, cacheErr, localErr string
+	cacheLoadErr                string // the last cache read failure, logged once
 	rejected                    *Rejection
 	noReleaseLogged             bool
 
