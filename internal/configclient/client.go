@@ -182,15 +182,24 @@ func New(ctx context.Context, opt Options) (*Client, error) {
 		go c.streamLoop(runCtx)
 		c.waitStartup(ctx)
 	}
-	st := c.Status()
-	level := slog.LevelInfo
-	if st.Source == SourceNone {
-		level = slog.LevelWarn // nothing to serve until the admin service or a file comes
-	}
-	c.log.Log(context.Background(), level, "config client started", "config_source", st.Source,
-		"release_version", st.Version, "backend_url", redactURL(c.base),
-		"backend_connected", st.BackendConnected)
+	c.logStart()
 	return c, nil
+}
+
+// logStart says what the client serves after start-up: Warn when it has
+// nothing, or when a backend is configured and did not answer.
+func (c *Client) logStart() {
+	st := c.Status()
+	attrs := []any{"config_source", st.Source, "release_version", st.Version,
+		"backend_url", redactURL(c.base), "backend_connected", st.BackendConnected}
+	level := slog.LevelInfo
+	if st.Source == SourceNone || c.base != "" && !st.BackendConnected {
+		level = slog.LevelWarn
+		if st.LastError != "" {
+			attrs = append(attrs, "error", st.LastError)
+		}
+	}
+	c.log.Log(context.Background(), level, "config client started", attrs...)
 }
 
 func (c *Client) waitStartup(ctx context.Context) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -219,7 +220,7 @@ func get(ctx context.Context, hc *http.Client, url, token, etag string) (answer,
 	op := "GET " + pathOf(url)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return answer{}, fmt.Errorf("%s: %w", op, err)
+		return answer{}, fmt.Errorf("%s: %w", op, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	a := answer{}
@@ -242,6 +243,16 @@ func get(ctx context.Context, hc *http.Client, url, token, etag string) (answer,
 			"answer is larger than the %d MiB limit", MaxReleaseBytes>>20)}
 	}
 	return a, nil
+}
+
+// unwrapURLError drops the *url.Error wrapper, which repeats the method
+// and the whole URL in front of the cause.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // pathOf returns the last path element of a sync API URL, for messages.

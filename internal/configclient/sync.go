@@ -308,7 +308,7 @@ func (c *Client) openStream(ctx context.Context, cancel context.CancelFunc) (*ht
 		return nil, streamResult{kind: streamNotHeld}
 	case err != nil:
 		if ctx.Err() == nil {
-			c.noteFailure(fmt.Errorf("GET /stream: %w", err), false)
+			c.noteFailure(fmt.Errorf("GET /stream: %w", unwrapURLError(err)), false)
 		}
 		return nil, streamResult{kind: streamFailed}
 	case !stopped:
