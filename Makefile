@@ -9,12 +9,10 @@ DATA    ?= data
 build:
 	$(GO) build -o $(BIN) ./cmd/atelier
 
-# TODO: grows with the system; until `atelier up` exists this writes the
-# starter config into ./data and validates it.
+# Everything on this machine: admin (SQLite under ./data), main service and,
+# without COMFYUI_URL, the ComfyUI simulator.
 run: build
-	@if [ ! -f $(DATA)/config/local_config.yaml ]; then \
-		./$(BIN) config init --dir $(DATA)/config; fi
-	./$(BIN) config validate $(DATA)/config/local_config.yaml
+	./$(BIN) up --data $(DATA)
 
 test: vet gotest
 

@@ -85,6 +85,8 @@ func redactDSN(dsn string) string {
 // `up` command uses it to seed the first release.
 type adminHooks struct {
 	ready func(*admin.Server, admin.Store)
+	// seeds says the ready hook creates the first user itself.
+	seeds bool
 }
 
 func serveAdmin(ctx context.Context, log *slog.Logger, addr, dsn, bootstrapPassword string,
@@ -95,8 +97,10 @@ func serveAdmin(ctx context.Context, log *slog.Logger, addr, dsn, bootstrapPassw
 	}
 	defer st.Close()
 	log.Info("admin database open", "db", redactDSN(dsn))
-	if err := bootstrapAdmin(ctx, log, st, bootstrapPassword); err != nil {
-		return err
+	if len(hooks) == 0 || !hooks[0].seeds {
+		if err := bootstrapAdmin(ctx, log, st, bootstrapPassword); err != nil {
+			return err
+		}
 	}
 	srv, err := admin.NewServer(ctx, admin.Options{Store: st, Logger: log,
 		Loopback: admin.IsLoopback(addr), Console: consoleFS()})

@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/atelier-dev/atelier/internal/api"
+	"github.com/atelier-dev/atelier/internal/comfyui"
 	"github.com/atelier-dev/atelier/internal/configclient"
+	"github.com/atelier-dev/atelier/internal/jobs"
 	"github.com/atelier-dev/atelier/internal/settings"
 )
 
@@ -67,9 +69,51 @@ func serveMain(ctx context.Context, log *slog.Logger, set settings.Settings,
 		return err
 	}
 	defer client.Close()
-	srv := api.New(api.Options{Config: client, Logger: log, Registry: reg, Studio: studioFS()})
+	pool, err := comfyui.NewPool(set.ComfyUIURLs, comfyui.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	go pool.Start(ctx) // the first health checks must not hold up serving config
+	reg.MustRegister(poolCollector{pool})
+	mgr := jobs.NewManager(jobs.Options{Pool: pool, Logger: log, MaxJobs: set.JobsMax,
+		TTL: set.JobsTTL, Registerer: reg})
+	srv := api.New(api.Options{Config: client, Logger: log, Registry: reg, Studio: studioFS(),
+		Inventory: api.PoolInventory{Pool: pool}, Jobs: mgr})
 	if ln == nil {
 		return serveHTTP(ctx, log, "main service", set.Addr, srv.Handler(), nil)
 	}
 	return serveListener(ctx, log, "main service", ln, srv.Handler(), nil)
+}
+
+// poolCollector exports the ComfyUI pool's state as metrics at scrape time.
+type poolCollector struct{ pool *comfyui.Pool }
+
+var (
+	backendUpDesc = prometheus.NewDesc("atelier_comfyui_backend_up",
+		"Whether a ComfyUI backend passed its last health check.", []string{"backend"}, nil)
+	inventoryDesc = prometheus.NewDesc("atelier_comfyui_inventory_files",
+		"Model files a ComfyUI backend lists.", []string{"backend"}, nil)
+	inFlightDesc = prometheus.NewDesc("atelier_comfyui_jobs_in_flight",
+		"Jobs this service follows on a ComfyUI backend.", []string{"backend"}, nil)
+)
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- backendUpDesc
+	ch <- inventoryDesc
+	ch <- inFlightDesc
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, b := range c.pool.Backends() {
+		up := 0.0
+		if b.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(backendUpDesc, prometheus.GaugeValue, up, b.URL)
+		ch <- prometheus.MustNewConstMetric(inventoryDesc, prometheus.GaugeValue,
+			float64(b.Inventory.Size()), b.URL)
+		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue,
+			float64(b.InFlight), b.URL)
+	}
 }

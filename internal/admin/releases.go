@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -648,4 +649,48 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	out["sync_open"] = open
 	httperr.JSON(w, http.StatusOK, out)
 	return nil
+}
+
+// Seed publishes snap as version 1 when nothing has been published yet,
+// recording actor in the audit log; it does nothing otherwise. It returns
+// the version in force and whether it published.
+func (s *Server) Seed(ctx context.Context, snap *config.Snapshot, actor, message string) (
+	int64, bool, error) {
+	if p, _ := s.hub.current(); p != nil {
+		return p.version, false, nil
+	}
+	if ps := config.Validate(snap); len(ps) > 0 {
+		return 0, false, fmt.Errorf("seed config does not validate: %w", ps)
+	}
+	c := snap.Sections()
+	for i := range c.Workflows {
+		c.Workflows[i].TemplatePath = ""
+	}
+	draft, err := json.Marshal(&c)
+	if err != nil {
+		return 0, false, err
+	}
+	d, err := s.store.GetDraft(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	if _, err := s.store.SaveDraft(ctx, d.Revision, draft, actor); err != nil {
+		return 0, false, fmt.Errorf("saving seed draft: %w", err)
+	}
+	canon, err := c.Canonical()
+	if err != nil {
+		return 0, false, err
+	}
+	rel, err := s.store.CreateRelease(ctx, Release{Hash: config.HashBytes(canon), Config: canon,
+		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: actor})
+	if err != nil {
+		return 0, false, fmt.Errorf("publishing seed release: %w", err)
+	}
+	s.metrics.published.Inc()
+	e := AuditEntry{Time: s.opt.Now(), Actor: actor, Source: "local", Action: "release.publish",
+		Target: fmt.Sprintf("release:%d", rel.Version), Summary: message}
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.Error("writing audit entry failed", "action", e.Action, "err", err)
+	}
+	return rel.Version, true, s.refresh(ctx)
 }

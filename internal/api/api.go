@@ -23,6 +23,7 @@ import (
 	"github.com/atelier-dev/atelier/internal/config"
 	"github.com/atelier-dev/atelier/internal/configclient"
 	"github.com/atelier-dev/atelier/internal/httperr"
+	"github.com/atelier-dev/atelier/internal/jobs"
 )
 
 // ConfigSource is what the API needs of the config client.
@@ -61,6 +62,8 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Studio is the built studio UI, nil when not built.
 	Studio fs.FS
+	// Jobs runs image generation; nil serves the catalog only.
+	Jobs *jobs.Manager
 }
 
 // Server serves the main service's API.
@@ -96,6 +99,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET "+path, httperr.Func(s.log, s.serveView(ep)))
 	}
 	s.mux.Handle("GET /api/loras", httperr.Func(s.log, s.loras))
+	s.jobRoutes()
 	s.mux.Handle("GET /api/health", httperr.Func(s.log, s.health))
 	s.mux.Handle("GET /api/config/status", httperr.Func(s.log, s.configStatus))
 	s.mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

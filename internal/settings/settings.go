@@ -48,6 +48,10 @@ type Settings struct {
 	ComfyUISet bool
 	// ComfySimAddr is the simulator listen address. ATELIER_COMFYSIM_ADDR, default 127.0.0.1:8188.
 	ComfySimAddr string
+	// JobsMax bounds the generation jobs kept in memory. ATELIER_JOBS_MAX, default 1000.
+	JobsMax int
+	// JobsTTL is how long a finished job is kept. ATELIER_JOBS_TTL, default 1h.
+	JobsTTL time.Duration
 	// LogLevel is debug, info, warn or error. ATELIER_LOG_LEVEL, default info.
 	LogLevel string
 	// LogFormat is text or json. ATELIER_LOG_FORMAT, default text.
@@ -74,6 +78,8 @@ var Vars = []Var{
 	{"ATELIER_LOCAL_CONFIG", "config/local_config.yaml", "the local config file (the floor)"},
 	{"COMFYUI_URL", "http://127.0.0.1:8188", "one or more ComfyUI base URLs, comma-separated"},
 	{"ATELIER_COMFYSIM_ADDR", "127.0.0.1:8188", "simulator listen address"},
+	{"ATELIER_JOBS_MAX", "1000", "generation jobs kept in memory (a restart forgets them)"},
+	{"ATELIER_JOBS_TTL", "1h", "how long a finished job is kept"},
 	{"ATELIER_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"ATELIER_LOG_FORMAT", "text", "text or json"},
 }
@@ -108,11 +114,18 @@ func Load(lookup func(string) (string, bool)) (Settings, error) {
 		CacheTTL:     dur("CONFIG_CACHE_TTL"),
 		SyncInterval: dur("CONFIG_SYNC_INTERVAL"),
 		StartupWait:  dur("CONFIG_STARTUP_WAIT"),
+		JobsTTL:      dur("ATELIER_JOBS_TTL"),
 		CacheDir:     get("ATELIER_CACHE_DIR"),
 		LocalConfig:  get("ATELIER_LOCAL_CONFIG"),
 		ComfySimAddr: get("ATELIER_COMFYSIM_ADDR"),
 		LogLevel:     strings.ToLower(get("ATELIER_LOG_LEVEL")),
 		LogFormat:    strings.ToLower(get("ATELIER_LOG_FORMAT")),
+	}
+	if n, err := strconv.Atoi(get("ATELIER_JOBS_MAX")); err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("ATELIER_JOBS_MAX: %q is not a positive whole number",
+			get("ATELIER_JOBS_MAX")))
+	} else {
+		s.JobsMax = n
 	}
 	_, s.ComfyUISet = lookup("COMFYUI_URL")
 	for _, u := range strings.Split(get("COMFYUI_URL"), ",") {

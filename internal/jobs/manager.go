@@ -1,0 +1,242 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/atelier-dev/atelier/internal/comfyui"
+	"github.com/atelier-dev/atelier/internal/config"
+	"github.com/atelier-dev/atelier/internal/workflow"
+)
+
+// Pool is what the manager needs of the ComfyUI pool.
+type Pool interface {
+	Submit(ctx context.Context, req comfyui.Request) (*comfyui.Job, error)
+}
+
+// Options configure a Manager.
+type Options struct {
+	Pool   Pool
+	Logger *slog.Logger
+	// MaxJobs bounds the jobs kept in memory. Default: 1000.
+	MaxJobs int
+	// TTL is how long a finished job is kept. Default: 1h.
+	TTL time.Duration
+	// Registerer receives the job metrics; nil = not registered.
+	Registerer prometheus.Registerer
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// Manager keeps the jobs of this process in memory. A restart forgets
+// them (the images stay on ComfyUI).
+type Manager struct {
+	opt     Options
+	log     *slog.Logger
+	metrics *metrics
+
+	mu     sync.Mutex
+	jobs   map[string]*Job
+	graphs sync.Map // graphKey -> *workflow.Graph
+}
+
+type graphKey struct {
+	hash, workflow string
+}
+
+// ErrNotFound is returned for an unknown or expired job id.
+var ErrNotFound = errors.New("job not found")
+
+// ErrFull is returned when MaxJobs unfinished jobs are kept already.
+var ErrFull = errors.New("too many jobs in flight")
+
+// NewManager returns a Manager.
+func NewManager(opt Options) *Manager {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.MaxJobs <= 0 {
+		opt.MaxJobs = 1000
+	}
+	if opt.TTL <= 0 {
+		opt.TTL = time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	m := &Manager{opt: opt, log: opt.Logger, jobs: map[string]*Job{}, metrics: newMetrics()}
+	if opt.Registerer != nil {
+		m.metrics.register(opt.Registerer)
+	}
+	return m
+}
+
+// Source says which config a job was built from.
+type Source struct {
+	Version int64
+	Source  string
+}
+
+// Submit resolves r against snap, renders the workflow and submits it.
+// Errors: *InvalidError for a request that does not fit the config,
+// *comfyui.UnavailableError when no backend can run it, *comfyui.SubmitError
+// when ComfyUI refuses the graph, ErrFull.
+func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
+	r Request) (*Job, error) {
+	plan, err := Resolve(snap, r)
+	if err != nil {
+		return nil, err
+	}
+	g, err := m.graph(snap, plan.Workflow)
+	if err != nil {
+		return nil, err
+	}
+	id := uuid.NewString()
+	params := workflow.Params{}
+	for k, v := range plan.Workflow.Params {
+		params[k] = v
+	}
+	graph, err := g.Render(workflow.Request{Prompt: plan.Prompt, NegativePrompt: plan.Negative,
+		Seed: plan.Seed, Steps: plan.Steps, CFG: plan.CFG, Guidance: plan.Guidance,
+		Width: plan.Width, Height: plan.Height, BatchSize: plan.BatchSize,
+		ModelFile: plan.Model.File, Loras: plan.Loras, FilenamePrefix: "atelier/" + id,
+		Params: params})
+	if err != nil {
+		return nil, fmt.Errorf("filling workflow %q: %w", plan.Workflow.Name, err)
+	}
+	now := m.opt.Now()
+	j := newJob(id, plan, src, now)
+	if err := m.add(j); err != nil {
+		return nil, err
+	}
+	loras := make([]string, len(plan.Loras))
+	for i, l := range plan.Loras {
+		loras[i] = l.Name
+	}
+	cj, err := m.opt.Pool.Submit(ctx, comfyui.Request{Graph: graph, Model: plan.Model.File,
+		LoRAs: loras, OnUpdate: j.update})
+	if err != nil {
+		m.remove(id)
+		m.metrics.jobs.WithLabelValues("rejected").Inc()
+		return nil, err
+	}
+	j.attach(cj)
+	m.log.Info("job submitted", "job_id", id, "prompt_id", cj.ID(), "backend", cj.Backend(),
+		"model", plan.Model.Name, "release_version", src.Version, "config_source", src.Source)
+	go m.follow(j, cj)
+	return j, nil
+}
+
+// graph returns the parsed template of w, parsed once per release.
+func (m *Manager) graph(snap *config.Snapshot, w config.Workflow) (*workflow.Graph, error) {
+	key := graphKey{snap.Hash, w.Name}
+	if snap.Hash != "" {
+		if g, ok := m.graphs.Load(key); ok {
+			return g.(*workflow.Graph), nil
+		}
+	}
+	g, err := workflow.Parse(w.WorkflowJSON)
+	if err != nil {
+		return nil, fmt.Errorf("parsing workflow %q: %w", w.Name, err)
+	}
+	if snap.Hash != "" {
+		m.graphs.Store(key, g)
+	}
+	return g, nil
+}
+
+func (m *Manager) follow(j *Job, cj *comfyui.Job) {
+	res, _ := cj.Wait(context.Background())
+	j.finish(res, m.opt.Now())
+	v := j.View()
+	m.metrics.jobs.WithLabelValues(string(v.Status)).Inc()
+	if v.StartedAt != nil {
+		m.metrics.queueWait.Observe(v.StartedAt.Sub(v.CreatedAt).Seconds())
+	}
+	if v.FinishedAt != nil {
+		m.metrics.duration.Observe(v.FinishedAt.Sub(v.CreatedAt).Seconds())
+	}
+	level := slog.LevelInfo
+	if v.Status != StatusSucceeded && v.Status != StatusCancelled {
+		level = slog.LevelWarn
+	}
+	m.log.Log(context.Background(), level, "job finished", "job_id", v.ID, "status", v.Status,
+		"backend", v.Backend, "images", len(v.Images), "error", v.errText())
+}
+
+// add stores j, first dropping expired jobs and, when still full, the
+// oldest finished ones.
+func (m *Manager) add(j *Job) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.Now()
+	var finished []*Job
+	for id, old := range m.jobs {
+		if at := old.finishedAt(); !at.IsZero() {
+			if now.Sub(at) > m.opt.TTL {
+				delete(m.jobs, id)
+				continue
+			}
+			finished = append(finished, old)
+		}
+	}
+	if len(m.jobs) >= m.opt.MaxJobs {
+		sort.Slice(finished, func(a, b int) bool {
+			return finished[a].finishedAt().Before(finished[b].finishedAt())
+		})
+		for _, old := range finished {
+			if len(m.jobs) < m.opt.MaxJobs {
+				break
+			}
+			delete(m.jobs, old.id)
+		}
+	}
+	if len(m.jobs) >= m.opt.MaxJobs {
+		return ErrFull
+	}
+	m.jobs[j.id] = j
+	return nil
+}
+
+func (m *Manager) remove(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.jobs, id)
+}
+
+// Get returns a job by id.
+func (m *Manager) Get(id string) (*Job, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, ok := m.jobs[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if at := j.finishedAt(); !at.IsZero() && m.opt.Now().Sub(at) > m.opt.TTL {
+		delete(m.jobs, id)
+		return nil, ErrNotFound
+	}
+	return j, nil
+}
+
+// OpenImage streams image n of a job.
+func (m *Manager) OpenImage(ctx context.Context, id string, n int) (io.ReadCloser, string, error) {
+	j, err := m.Get(id)
+	if err != nil {
+		return nil, "", err
+	}
+	v := j.View()
+	if n < 0 || n >= len(v.Images) {
+		return nil, "", fmt.Errorf("%w: job %s has %d images", ErrNotFound, id, len(v.Images))
+	}
+	return j.comfy().OpenImage(ctx, n)
+}
