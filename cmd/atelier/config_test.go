@@ -162,6 +162,17 @@ func TestConfigValidateJSON(t *testing.T) {
 		t.Errorf("report = %+v; want valid, hash %s, no problems", rep, config.HashBytes(canon))
 	}
 
+	// The same content as one JSON file (graphs inline) has the same hash.
+	jsonFile := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(jsonFile, canon, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := atelier("config", "validate", jsonFile)
+	if code != 0 || !strings.HasSuffix(out, "; "+rep.Hash+"\n") {
+		t.Errorf("validate of the JSON form: exit %d, %q %s; want the YAML's hash %s", code,
+			out, errOut, rep.Hash)
+	}
+
 	// An invalid file: exit 1, the problems in the report with their places.
 	bad := filepath.Join(filepath.Dir(file), "bad.yaml")
 	b, _ := os.ReadFile(file)
