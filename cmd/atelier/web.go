@@ -1,12 +1,14 @@
 package main
 
-import "io/fs"
+import (
+	"io/fs"
+
+	"github.com/atelier-dev/atelier/web"
+)
 
 // consoleFS returns the built admin console, or nil when the web UI was
 // not built into this binary.
-// TODO: serve the embedded web/dist/admin once the web UI exists (issue 7).
-func consoleFS() fs.FS { return nil }
+func consoleFS() fs.FS { return web.Console() }
 
 // studioFS returns the built studio, or nil when the web UI was not built.
-// TODO: serve the embedded web/dist/studio once the web UI exists (issue 7).
-func studioFS() fs.FS { return nil }
+func studioFS() fs.FS { return web.Studio() }
