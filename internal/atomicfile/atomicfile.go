@@ -61,17 +61,21 @@ func Write(path string, data []byte, opt Options) (err error) {
 	return SyncDir(dir)
 }
 
-// backup makes path+".bak" a copy of path through a hard link when it can
-// (cheap and atomic), else a copy.
+// backup makes path+".bak" a copy of path, written atomically, with the
+// same mode, so a private file's backup stays private.
 func backup(path string) error {
 	bak := path + ".bak"
-	old, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("reading %s for its backup: %w", path, err)
 	}
-	if err := Write(bak, old, Options{}); err != nil {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading %s for its backup: %w", path, err)
+	}
+	if err := Write(bak, old, Options{Perm: fi.Mode().Perm()}); err != nil {
 		return fmt.Errorf("writing backup %s: %w", bak, err)
 	}
 	return nil

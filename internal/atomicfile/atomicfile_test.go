@@ -101,6 +101,24 @@ func TestWriteBackupKeepsTheLastVersion(t *testing.T) {
 	}
 }
 
+func TestWriteBackupKeepsTheMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "token")
+	if err := Write(p, []byte("old"), Options{Perm: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("new"), Options{Perm: 0o600, Backup: true}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p + ".bak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf(".bak of a 0600 file has mode %v", fi.Mode().Perm())
+	}
+}
+
 func TestWriteFailureLeavesNoTemporaryFile(t *testing.T) {
 	dir := t.TempDir()
 	// A non-empty folder where the file should go: the rename fails.
