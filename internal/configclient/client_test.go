@@ -496,12 +496,22 @@ func TestLocalOnly(t *testing.T) {
 	}
 }
 
-func TestNothingUsableSetsSourceNone(t *testing.T) {
-	c, _, reg := newClient(t, Options{LocalConfig: filepath.Join(t.TempDir(), "missing.yaml")})
+func TestNothingUsableUntilTheLocalFileAppears(t *testing.T) {
+	dir := t.TempDir()
+	c, _, reg := newClient(t, Options{LocalConfig: filepath.Join(dir, config.LocalConfigName)})
 	if v, _ := metric(t, reg, "atelier_config_source", "source", "none"); v != 1 ||
 		c.Current() != nil || c.Source() != SourceNone {
 		t.Errorf("source{none} metric %v, Current %v, Source %q", v, c.Current(), c.Source())
 	}
+	sub := &subRecorder{}
+	c.Subscribe(sub.fn)
+	if _, err := config.WriteStarter(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "the local file served", func() bool {
+		return c.Source() == SourceLocal && c.Current() != nil
+	})
+	eventually(t, time.Second, "subscriber told", func() bool { return len(sub.get()) == 1 })
 }
 
 func TestNoneRecoversWhenAdminComesUp(t *testing.T) {

@@ -42,8 +42,6 @@ func (c *Client) maintainLoop(ctx context.Context) {
 			staleTried = staleTried || stale
 			res := c.syncAll(ctx)
 			if first {
-				first = false
-				lastFloor = time.Now()
 				close(c.firstSync)
 			}
 			if res.ok() {
@@ -53,6 +51,9 @@ func (c *Client) maintainLoop(ctx context.Context) {
 				failures++
 				next = time.Now().Add(c.backoff(failures))
 			}
+		}
+		if first {
+			first, lastFloor = false, time.Now()
 		}
 		select {
 		case <-ctx.Done():
