@@ -411,6 +411,9 @@ func editDistance(a, b string) int {
 // DecodeJSON decodes a JSON config strictly (unknown fields, duplicate keys
 // and wrong types are problems) without validating it.
 func DecodeJSON(data []byte, file string) (*Snapshot, pathIndex, error) {
+	// Editors on Windows may start a UTF-8 file with a byte order mark,
+	// which YAML accepts and encoding/json does not.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if err := checkInputText(data, file); err != nil {
 		return nil, nil, err
 	}

@@ -194,6 +194,15 @@ func TestLoadYAMLAndJSON(t *testing.T) {
 	}
 }
 
+func TestLoadByteOrderMark(t *testing.T) {
+	if _, err := ParseJSON([]byte("\ufeff"+minimalJSON), "c.json"); err != nil {
+		t.Errorf("JSON with a byte order mark: %v", err)
+	}
+	if _, err := ParseYAML([]byte("\ufeff"+minimalYAML), "c.yaml", ""); err != nil {
+		t.Errorf("YAML with a byte order mark: %v", err)
+	}
+}
+
 func TestLoadStarter(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := WriteStarter(dir, false); err != nil {
