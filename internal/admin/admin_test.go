@@ -566,6 +566,7 @@ func TestAccessTable(t *testing.T) {
 		{"GET", "/api/admin/status", admin.RoleViewer},
 		{"GET", "/api/admin/draft", admin.RoleViewer},
 		{"GET", "/api/admin/draft/diff", admin.RoleViewer},
+		{"POST", "/api/admin/workflows/inspect", admin.RoleViewer},
 		{"PUT", "/api/admin/draft", admin.RoleEditor},
 		{"POST", "/api/admin/draft/import", admin.RoleEditor},
 		{"GET", "/api/admin/releases", admin.RoleViewer},
@@ -737,6 +738,40 @@ func TestMetricsAndHealth(t *testing.T) {
 		"atelier_admin_auth_failures_total", "atelier_admin_http_request_duration_seconds"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestInspectWorkflowUpload(t *testing.T) {
+	e := newEnv(t)
+	dir := "../../../shared/workflows"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared workflows not found at %s: %v", dir, err)
+	}
+	type answer struct {
+		Format   string `json:"format"`
+		OK       bool   `json:"ok"`
+		Message  string `json:"message"`
+		Problems []struct{ Field, Message string }
+	}
+	for _, tt := range []struct {
+		file   string
+		format string
+		ok     bool
+		hint   string
+	}{
+		{"api_sdxl_txt2img__salad.json", "api", true, "every injection point"},
+		{"ui_flux1-dev_fp8-checkpoint__replicate.json", "ui", false, "Export (API)"},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got answer
+		e.do(nil, "POST", "/api/admin/workflows/inspect", e.tokens[admin.RoleEditor], b,
+			http.StatusOK, &got)
+		if got.Format != tt.format || got.OK != tt.ok || !strings.Contains(got.Message, tt.hint) {
+			t.Errorf("%s: %+v", tt.file, got)
 		}
 	}
 }

@@ -184,6 +184,7 @@ func (s *Server) routes() http.Handler {
 
 	h("GET /api/admin/draft", RoleViewer, s.getDraft)
 	h("GET /api/admin/draft/diff", RoleViewer, s.draftDiff)
+	h("POST /api/admin/workflows/inspect", RoleViewer, s.inspectWorkflow)
 	h("PUT /api/admin/draft", RoleEditor, s.putDraft)
 	h("POST /api/admin/draft/import", RoleEditor, s.importDraft)
 
