@@ -23,6 +23,10 @@ import (
 // bearer tokens and heartbeats. It keeps its releases across Stop and
 // Start, like the admin service with its database, and has switches for
 // faults. It stands in for the admin service until that exists.
+//
+// TODO: run these tests against the real admin service (internal/admin,
+// SQLite) once it serves the sync API; until then a difference between this
+// fake and the admin service goes unnoticed here.
 type fakeSync struct {
 	t *testing.T
 
