@@ -54,7 +54,11 @@ func (s *syncBuffer) String() string {
 type envOptions struct {
 	loopback bool
 	store    admin.Store
+	// skipUsers reuses a store that already has user root and tokens.
+	skipUsers bool
 }
+
+type snapshot = config.Snapshot
 
 func newEnv(t *testing.T, opts ...envOptions) *env {
 	t.Helper()
@@ -88,6 +92,9 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		cancel()
 	})
 	e := &env{t: t, srv: srv, store: st, ts: ts, tokens: map[admin.Role]string{}, logs: logs}
+	if o.skipUsers {
+		return e
+	}
 	if err := admin.CreateUser(ctx, st, "root", admin.RoleAdmin, "root-password", 4); err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +266,11 @@ func (e *env) editDraft(fn func(*config.Snapshot)) int64 {
 	return out.Revision
 }
 
-func TestPublishFlow(t *testing.T) {
-	e := newEnv(t)
+func TestPublishFlow(t *testing.T) { publishFlow(t, newEnv(t)) }
+
+// publishFlow is the "done when" walk through the admin service:
+// import, publish, watch and stream delivery, rollback, refusals, audit.
+func publishFlow(t *testing.T, e *env) {
 	_, wantHash := starterYAML(t)
 
 	// Nothing published yet: the sync API says so, never an empty config.

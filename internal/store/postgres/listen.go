@@ -105,7 +105,8 @@ func (s *Store) listen(ctx context.Context, fn func(version int64),
 		case pgconn.Timeout(err):
 			// Nothing for a while. A peer that vanished without closing the TCP
 			// connection would leave us waiting forever, so make sure it answers.
-			pctx, cancel := context.WithTimeout(ctx, s.idleCheck)
+			// The ping gets its own, longer bound: a busy server is not a dead one.
+			pctx, cancel := context.WithTimeout(ctx, max(s.idleCheck, 10*time.Second))
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {

@@ -2,12 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +14,7 @@ import (
 	"github.com/atelier-dev/atelier/internal/admin"
 	"github.com/atelier-dev/atelier/internal/admin/storetest"
 	"github.com/atelier-dev/atelier/internal/store/migrate"
+	"github.com/atelier-dev/atelier/internal/store/postgres/pgtest"
 )
 
 // deliveryDeadline bounds waits for a notification. It only catches one
@@ -26,44 +23,7 @@ const deliveryDeadline = 10 * time.Second
 
 // freshDatabase creates an empty database on TEST_POSTGRES_DSN's server,
 // drops it when the test ends, and returns its URL.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("TEST_POSTGRES_DSN not set: PostgreSQL contract tests skipped")
-	}
-	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to TEST_POSTGRES_DSN: %v", err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "atelier_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping test database %s: %v", name, err)
-		}
-	})
-
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.Path = "/" + name
-		return u.String()
-	}
-	return dsn + " dbname=" + name // key=value form
-}
+func freshDatabase(t *testing.T) string { return pgtest.FreshDatabase(t) }
 
 func openStore(t *testing.T, dsn string) *Store {
 	t.Helper()
