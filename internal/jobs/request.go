@@ -103,6 +103,9 @@ func Resolve(snap *config.Snapshot, r Request) (*Plan, error) {
 		add("model", "required: one of the models /api/models lists")
 	case !ok:
 		add("model", "no model %q in the current config (version %d)", r.Model, snap.Version)
+	case !model.IsAvailable():
+		add("model", "model %q is switched off in the current config (version %d)", r.Model,
+			snap.Version)
 	default:
 		p.Model = model
 		if p.Workflow, ok = config.WorkflowFor(snap, model); !ok {
@@ -122,6 +125,9 @@ func Resolve(snap *config.Snapshot, r Request) (*Plan, error) {
 	if p.Steps < 1 || p.Steps > g.MaxSteps {
 		add("steps", "must be between 1 and %d, got %d", g.MaxSteps, p.Steps)
 	}
+	// TODO: the model's defaults.sampler and defaults.scheduler are not
+	// applied (the workflow engine has no injection point for them), so
+	// every job runs with the sampler and scheduler of its template.
 	if d := p.Model.Defaults; d != nil {
 		p.CFG, p.Guidance = d.CFG, d.Guidance
 	}
@@ -162,7 +168,7 @@ func Resolve(snap *config.Snapshot, r Request) (*Plan, error) {
 
 func findModel(snap *config.Snapshot, name string) (config.Model, bool) {
 	for _, m := range snap.Models {
-		if m.Name == name && m.IsAvailable() {
+		if m.Name == name {
 			return m, true
 		}
 	}
@@ -176,8 +182,9 @@ func resolveLoras(snap *config.Snapshot, model config.Model, reqs []LoraRequest,
 		field := fmt.Sprintf("loras[%d]", i)
 		var found *config.Lora
 		for j := range snap.Loras {
-			if snap.Loras[j].Name == lr.Name && snap.Loras[j].IsAvailable() {
+			if snap.Loras[j].Name == lr.Name {
 				found = &snap.Loras[j]
+				break
 			}
 		}
 		switch {
@@ -186,6 +193,9 @@ func resolveLoras(snap *config.Snapshot, model config.Model, reqs []LoraRequest,
 			continue
 		case found == nil:
 			add(field+".name", "no LoRA %q in the current config", lr.Name)
+			continue
+		case !found.IsAvailable():
+			add(field+".name", "LoRA %q is switched off in the current config", lr.Name)
 			continue
 		case found.BaseModel != model.Name && found.BaseModel != model.ModelType:
 			add(field+".name", "LoRA %q is for %q, not for model %q", lr.Name, found.BaseModel,
