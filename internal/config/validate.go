@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/atelier-dev/atelier/internal/workflow"
 )
 
 // Family is what Atelier knows of a model family (model_type).
@@ -47,12 +49,6 @@ var (
 	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 	ratioPattern = regexp.MustCompile(`^([1-9][0-9]{0,2}):([1-9][0-9]{0,2})$`)
 )
-
-// GraphCheck is the hook through which the workflow engine checks a
-// workflow's graph and explicit params. It returns problems whose Path is
-// relative to the workflow entry ("workflow_json", "params.seed"). Until it
-// is set, graphs are only checked to be JSON objects.
-var GraphCheck func(graph []byte, params map[string][]string) []Problem
 
 // Validate checks a snapshot and returns every problem it finds, each with
 // its path. It is the one validation used by the admin service on publish,
@@ -179,8 +175,8 @@ func validateWorkflows(s *Snapshot, names map[string]int, types map[string]int, 
 	}
 }
 
-// checkGraph checks a workflow's graph through GraphCheck, or only that it
-// is a JSON object while no engine is plugged in.
+// checkGraph checks a workflow's graph and explicit params with the
+// workflow engine: API format, the injection points present, params valid.
 func checkGraph(w Workflow) []Problem {
 	if !json.Valid(w.WorkflowJSON) {
 		return []Problem{{Path: "workflow_json", Message: "not valid JSON"}}
@@ -188,14 +184,15 @@ func checkGraph(w Workflow) []Problem {
 	if t := bytes.TrimSpace(w.WorkflowJSON); len(t) == 0 || t[0] != '{' {
 		return []Problem{{Path: "workflow_json", Message: "must be a JSON object (a ComfyUI graph)"}}
 	}
-	if GraphCheck == nil {
-		return nil
-	}
-	params := make(map[string][]string, len(w.Params))
+	params := make(workflow.Params, len(w.Params))
 	for k, v := range w.Params {
 		params[k] = v
 	}
-	return GraphCheck(w.WorkflowJSON, params)
+	var out []Problem
+	for _, p := range workflow.Check(w.WorkflowJSON, params) {
+		out = append(out, Problem{Path: p.Field, Message: p.Message})
+	}
+	return out
 }
 
 // WorkflowFor returns the available workflow that serves model m: one whose

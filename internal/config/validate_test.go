@@ -421,24 +421,15 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	})
 }
 
-func TestValidateGraphCheckHook(t *testing.T) {
-	var gotParams map[string][]string
-	GraphCheck = func(graph []byte, params map[string][]string) []Problem {
-		gotParams = params
-		if strings.Contains(string(graph), "CheckpointLoaderSimple") {
-			return []Problem{{Path: "params.seed", Message: "node 9 does not exist"}}
-		}
-		return nil
-	}
-	t.Cleanup(func() { GraphCheck = nil })
-
+func TestValidateChecksGraphsWithTheEngine(t *testing.T) {
 	s := validBase()
-	s.Workflows[0].Params = map[string]StringList{"seed": {"9.seed"}}
-	s.Workflows[1].WorkflowJSON = RawJSON(`{"1":{"class_type":"UNETLoader","inputs":{}}}`)
-	checkProblems(t, Validate(s), []want{{"workflows[0].params.seed", "node 9 does not exist"}})
-	if diff := cmp.Diff(map[string][]string{}, gotParams); diff != "" {
-		t.Errorf("params given to GraphCheck for the last workflow (-want +got):\n%s", diff)
-	}
+	s.Workflows[0].Params = map[string]StringList{"seed": {"999.seed"}}
+	s.Workflows[1].WorkflowJSON = RawJSON(`{"last_node_id": 3, "links": [], "nodes": [],
+		"version": 0.4}`)
+	checkProblems(t, Validate(s), []want{
+		{"workflows[0].params.seed", "999"},
+		{"workflows[1].workflow_json", "Export (API)"},
+	})
 }
 
 func TestWorkflowForPrefersModelName(t *testing.T) {
