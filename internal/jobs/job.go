@@ -73,7 +73,8 @@ func (v View) errText() string {
 
 // Job is one generation followed by the manager.
 type Job struct {
-	id string
+	id  string
+	now func() time.Time // the manager's clock
 
 	mu      sync.Mutex
 	view    View
@@ -86,17 +87,17 @@ type Job struct {
 	totalSteps        int
 }
 
-func newJob(id string, p *Plan, src Source, now time.Time) *Job {
+func newJob(id string, p *Plan, src Source, now func() time.Time) *Job {
 	loras := make([]string, len(p.Loras))
 	for i, l := range p.Loras {
 		loras[i] = l.Name
 	}
-	return &Job{id: id, changed: make(chan struct{}), totalSteps: p.Steps,
+	return &Job{id: id, now: now, changed: make(chan struct{}), totalSteps: p.Steps,
 		view: View{ID: id, Status: StatusQueued, Images: []string{}, Model: p.Model.Name,
 			Workflow: p.Workflow.Name, Loras: loras, Width: p.Width, Height: p.Height,
 			BatchSize: p.BatchSize, Seed: strconv.FormatUint(p.Seed, 10), StepsAsked: p.Steps,
 			Steps: p.Steps, ConfigVersion: src.Version, ConfigSource: src.Source,
-			CreatedAt: now.UTC()}}
+			CreatedAt: now().UTC()}}
 }
 
 // ID is the job's id.
@@ -156,7 +157,7 @@ func (j *Job) update(u comfyui.Update) {
 	}
 	if u.State == comfyui.StateRunning {
 		if j.view.Status != StatusRunning {
-			now := time.Now().UTC()
+			now := j.now().UTC()
 			j.view.StartedAt = &now
 		}
 		j.view.Status = StatusRunning

@@ -44,13 +44,14 @@ type Manager struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	mu     sync.Mutex
-	jobs   map[string]*Job
-	graphs sync.Map // graphKey -> *workflow.Graph
-}
+	mu   sync.Mutex
+	jobs map[string]*Job
 
-type graphKey struct {
-	hash, workflow string
+	// graphs are the parsed templates of one release (graphsHash), by
+	// workflow name; a new release replaces them, so they do not pile up.
+	graphMu    sync.Mutex
+	graphsHash string
+	graphs     map[string]*workflow.Graph
 }
 
 // ErrNotFound is returned for an unknown or expired job id.
@@ -113,8 +114,7 @@ func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
 	if err != nil {
 		return nil, fmt.Errorf("filling workflow %q: %w", plan.Workflow.Name, err)
 	}
-	now := m.opt.Now()
-	j := newJob(id, plan, src, now)
+	j := newJob(id, plan, src, m.opt.Now)
 	if err := m.add(j); err != nil {
 		return nil, err
 	}
@@ -138,19 +138,26 @@ func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
 
 // graph returns the parsed template of w, parsed once per release.
 func (m *Manager) graph(snap *config.Snapshot, w config.Workflow) (*workflow.Graph, error) {
-	key := graphKey{snap.Hash, w.Name}
-	if snap.Hash != "" {
-		if g, ok := m.graphs.Load(key); ok {
-			return g.(*workflow.Graph), nil
-		}
+	m.graphMu.Lock()
+	g, ok := m.graphs[w.Name]
+	cached := ok && snap.Hash != "" && snap.Hash == m.graphsHash
+	m.graphMu.Unlock()
+	if cached {
+		return g, nil
 	}
 	g, err := workflow.Parse(w.WorkflowJSON)
 	if err != nil {
 		return nil, fmt.Errorf("parsing workflow %q: %w", w.Name, err)
 	}
-	if snap.Hash != "" {
-		m.graphs.Store(key, g)
+	if snap.Hash == "" {
+		return g, nil // a snapshot without a hash cannot be told apart from the next
 	}
+	m.graphMu.Lock()
+	defer m.graphMu.Unlock()
+	if m.graphsHash != snap.Hash {
+		m.graphsHash, m.graphs = snap.Hash, map[string]*workflow.Graph{}
+	}
+	m.graphs[w.Name] = g
 	return g, nil
 }
 

@@ -1,0 +1,414 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"image/png"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/atelier-dev/atelier/internal/comfysim"
+	"github.com/atelier-dev/atelier/internal/comfyui"
+	"github.com/atelier-dev/atelier/internal/config"
+)
+
+// testLog sends logs to the test's output until the test ends; goroutines
+// that log later are silenced instead of failing the run.
+type testLog struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Logf("%s", p)
+	}
+	return len(p), nil
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	w := &testLog{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// clock is a settable clock for the manager.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// starterSnapshot is the starter config as release 3 would carry it.
+func starterSnapshot(t *testing.T) *config.Snapshot {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := config.WriteStarter(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	s, err := config.Load(filepath.Join(dir, config.LocalConfigName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Version = 3
+	if s.Hash, err = s.ComputeHash(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// starterInventory holds every file the starter config names.
+func starterInventory() *comfysim.Inventory {
+	return &comfysim.Inventory{
+		Checkpoints: []string{"sd_xl_base_1.0.safetensors", "juggernautXL_v9.safetensors"},
+		UNets:       []string{"flux1-dev-fp8.safetensors"},
+		LoRAs: []string{"flux/detail-tweaker.safetensors", "flux/film-grain.safetensors",
+			"sdxl/pixel-art-xl.safetensors", "sdxl/add-detail-xl.safetensors"},
+		VAEs:  []string{"ae.safetensors"},
+		CLIPs: []string{"t5xxl_fp8_e4m3fn.safetensors", "clip_l.safetensors"},
+	}
+}
+
+type fixture struct {
+	sim   *comfysim.Server
+	url   string
+	pool  *comfyui.Pool
+	mgr   *Manager
+	clock *clock
+	reg   *prometheus.Registry
+}
+
+// newFixture serves a simulator over HTTP, starts a pool on it (waiting for
+// its event socket, so that the first job reports progress) and a manager
+// with opt's bound and expiry.
+func newFixture(t *testing.T, stepDelay time.Duration, opt Options) *fixture {
+	t.Helper()
+	log := testLogger(t)
+	sim := comfysim.New(comfysim.Options{Inventory: starterInventory(), StepDelay: stepDelay,
+		Logger: log})
+	ts := httptest.NewServer(sim)
+	t.Cleanup(func() {
+		sim.Close()
+		ts.CloseClientConnections()
+		ts.Close()
+	})
+	pool, err := comfyui.NewPool([]string{ts.URL}, comfyui.Options{Logger: log,
+		HealthInterval: 50 * time.Millisecond, InventoryInterval: 200 * time.Millisecond,
+		RequestTimeout: 5 * time.Second, PollMin: 10 * time.Millisecond,
+		PollMax: 100 * time.Millisecond, LostAfter: 500 * time.Millisecond,
+		UnreachableAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.Start(context.Background())
+	t.Cleanup(pool.Close)
+	waitFor(t, "the pool's event socket", func() bool {
+		b := pool.Backends()[0]
+		return b.Up && b.EventsConnected
+	})
+	f := &fixture{sim: sim, url: ts.URL, pool: pool, clock: &clock{now: time.Date(2025, 6, 1,
+		12, 0, 0, 0, time.UTC)}, reg: prometheus.NewRegistry()}
+	opt.Pool, opt.Logger, opt.Now, opt.Registerer = pool, log, f.clock.Now, f.reg
+	f.mgr = NewManager(opt)
+	return f
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// follow records every state of j until it is final, for up to 20 s.
+func follow(t *testing.T, j *Job) []View {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	var views []View
+	for {
+		v, changed := j.Changed()
+		views = append(views, v)
+		if v.Status.Final() {
+			return views
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("job %s not finished in time; last state %+v", j.ID(), v)
+		}
+	}
+}
+
+func (f *fixture) submit(t *testing.T, body string) *Job {
+	t.Helper()
+	j, err := f.mgr.Submit(context.Background(), starterSnapshot(t),
+		Source{Version: 3, Source: "backend"}, decodeRequest(t, body))
+	if err != nil {
+		t.Fatalf("Submit(%s): %v", body, err)
+	}
+	return j
+}
+
+func TestManagerGeneratesImages(t *testing.T) {
+	f := newFixture(t, 0, Options{})
+	j := f.submit(t, `{"prompt":"a red fox","model":"sdxl-base","width":96,"height":64,
+		"batch_size":2,"seed":18446744073709551615,"loras":[
+		{"name":"sdxl/pixel-art-xl.safetensors"},{"name":"sdxl/add-detail-xl.safetensors"}]}`)
+	views := follow(t, j)
+	v := views[len(views)-1]
+	if v.Status != StatusSucceeded || v.Error != nil {
+		t.Fatalf("job ended %s (%+v), want succeeded", v.Status, v.Error)
+	}
+	want := View{ID: j.ID(), Status: StatusSucceeded, Progress: 1, Step: 25, Steps: 25,
+		Images: []string{"/api/images/" + j.ID() + "/0", "/api/images/" + j.ID() + "/1"},
+		Model:  "sdxl-base", Workflow: "sdxl-workflow",
+		Loras: []string{"sdxl/pixel-art-xl.safetensors", "sdxl/add-detail-xl.safetensors"},
+		Width: 96, Height: 64, BatchSize: 2, Seed: "18446744073709551615", StepsAsked: 25,
+		Backend: f.url, ConfigVersion: 3, ConfigSource: "backend", CreatedAt: f.clock.Now()}
+	got := v
+	got.PromptID, got.StartedAt, got.FinishedAt = "", nil, nil
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("final view (-want +got):\n%s", diff)
+	}
+	if v.PromptID == "" || v.StartedAt == nil || v.FinishedAt == nil {
+		t.Errorf("prompt_id %q, started_at %v, finished_at %v: want all set", v.PromptID,
+			v.StartedAt, v.FinishedAt)
+	}
+	for n := range 2 {
+		body, ctype, err := f.mgr.OpenImage(context.Background(), j.ID(), n)
+		if err != nil {
+			t.Fatalf("OpenImage(%d): %v", n, err)
+		}
+		cfg, err := png.DecodeConfig(body)
+		body.Close()
+		if err != nil || ctype != "image/png" || cfg.Width != 96 || cfg.Height != 64 {
+			t.Errorf("image %d: %s %dx%d (%v), want image/png 96x64", n, ctype, cfg.Width,
+				cfg.Height, err)
+		}
+	}
+	if _, _, err := f.mgr.OpenImage(context.Background(), j.ID(), 2); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenImage(2) of a 2-image job: %v, want ErrNotFound", err)
+	}
+	if _, _, err := f.mgr.OpenImage(context.Background(), "nope", 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenImage of an unknown job: %v, want ErrNotFound", err)
+	}
+	if n := jobCount(t, f.mgr, "succeeded"); n != 1 {
+		t.Errorf("atelier_jobs_total{result=succeeded} = %g, want 1", n)
+	}
+}
+
+func TestManagerReportsProgress(t *testing.T) {
+	f := newFixture(t, 10*time.Millisecond, Options{})
+	j := f.submit(t, `{"prompt":"a red fox","model":"flux1-dev","width":64,"height":64,
+		"steps":12}`)
+	views := follow(t, j)
+	var statuses []Status
+	var between int
+	last := -1.0
+	for _, v := range views {
+		if len(statuses) == 0 || statuses[len(statuses)-1] != v.Status {
+			statuses = append(statuses, v.Status)
+		}
+		if v.Progress < last {
+			t.Errorf("progress went back from %g to %g", last, v.Progress)
+		}
+		last = v.Progress
+		if v.Status == StatusRunning && v.Progress > 0 && v.Progress < 1 {
+			between++
+			if v.Steps != 12 || v.Step < 1 || v.Step > 12 {
+				t.Errorf("running at step %d of %d, want 1…12 of 12", v.Step, v.Steps)
+			}
+		}
+	}
+	// The job may be running already when Submit returns.
+	if statuses[0] == StatusQueued {
+		statuses = statuses[1:]
+	}
+	if diff := cmp.Diff([]Status{StatusRunning, StatusSucceeded}, statuses); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if between < 2 {
+		t.Errorf("saw %d states with progress strictly between 0 and 1, want several", between)
+	}
+	if v := views[len(views)-1]; v.Progress != 1 || v.Step != 12 {
+		t.Errorf("final progress %g at step %d, want 1 at 12", v.Progress, v.Step)
+	}
+}
+
+func TestManagerBoundAndExpiry(t *testing.T) {
+	const ttl = time.Hour
+	f := newFixture(t, 0, Options{MaxJobs: 2, TTL: ttl})
+	quick := `{"prompt":"a red fox","model":"sdxl-base","width":64,"height":64,"steps":2}`
+	long := `{"prompt":"a red fox","model":"sdxl-base","width":64,"height":64,"steps":60}`
+
+	a := f.submit(t, quick)
+	follow(t, a)
+	f.clock.advance(time.Minute)
+
+	// Full with a finished job: the finished one makes room.
+	f.sim.SetStepDelay(50 * time.Millisecond)
+	b := f.submit(t, long)
+	c := f.submit(t, long)
+	if _, err := f.mgr.Get(a.ID()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(a) after two more jobs with MaxJobs 2: %v, want ErrNotFound", err)
+	}
+	// Full with unfinished jobs: refused, and nothing is dropped.
+	if j, err := f.mgr.Submit(context.Background(), starterSnapshot(t), Source{},
+		decodeRequest(t, quick)); !errors.Is(err, ErrFull) {
+		t.Fatalf("Submit with 2 jobs running and MaxJobs 2 = %v, %v; want ErrFull", j, err)
+	}
+	for _, j := range []*Job{b, c} {
+		if _, err := f.mgr.Get(j.ID()); err != nil {
+			t.Errorf("Get(%s) after a refused submit: %v", j.ID(), err)
+		}
+	}
+	// Unfinished jobs never expire.
+	f.clock.advance(2 * ttl)
+	if _, err := f.mgr.Get(b.ID()); err != nil {
+		t.Errorf("Get of a running job past the TTL: %v, want it kept", err)
+	}
+
+	f.sim.SetStepDelay(0)
+	follow(t, b)
+	follow(t, c)
+	f.clock.advance(ttl - time.Second)
+	for _, j := range []*Job{b, c} {
+		if _, err := f.mgr.Get(j.ID()); err != nil {
+			t.Errorf("Get(%s) just before its TTL: %v", j.ID(), err)
+		}
+	}
+	f.clock.advance(2 * time.Second)
+	for _, j := range []*Job{b, c} {
+		if _, err := f.mgr.Get(j.ID()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%s) past its TTL: %v, want ErrNotFound", j.ID(), err)
+		}
+	}
+	// Expired jobs made room.
+	d := f.submit(t, quick)
+	follow(t, d)
+	e := f.submit(t, quick)
+	follow(t, e)
+	for _, j := range []*Job{d, e} {
+		if _, err := f.mgr.Get(j.ID()); err != nil {
+			t.Errorf("Get(%s): %v", j.ID(), err)
+		}
+	}
+}
+
+func TestManagerOutcomes(t *testing.T) {
+	f := newFixture(t, 0, Options{})
+	body := `{"prompt":"a red fox","model":"sdxl-base","width":64,"height":64,"steps":40}`
+
+	t.Run("cancelled", func(t *testing.T) {
+		f.sim.SetStepDelay(50 * time.Millisecond)
+		defer f.sim.SetStepDelay(0)
+		j := f.submit(t, body)
+		waitFor(t, "the job to run", func() bool { return j.View().Progress > 0 })
+		if err := j.Cancel(context.Background()); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+		v := last(follow(t, j))
+		if v.Status != StatusCancelled {
+			t.Errorf("status %s (%+v), want cancelled", v.Status, v.Error)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		f.sim.SetFaults(comfysim.Faults{FailExecution: true})
+		defer f.sim.SetFaults(comfysim.Faults{})
+		v := last(follow(t, f.submit(t, body)))
+		if v.Status != StatusFailed || v.Error == nil || v.Error.Message == "" {
+			t.Errorf("status %s, error %+v; want failed with a message", v.Status, v.Error)
+		}
+	})
+	t.Run("lost", func(t *testing.T) {
+		f.sim.SetStepDelay(50 * time.Millisecond)
+		defer f.sim.SetStepDelay(0)
+		j := f.submit(t, body)
+		waitFor(t, "the job to run", func() bool { return j.View().Progress > 0 })
+		f.sim.Restart()
+		v := last(follow(t, j))
+		if v.Status != StatusLost || v.Error == nil || v.Error.Code != "lost" {
+			t.Errorf("status %s, error %+v; want lost", v.Status, v.Error)
+		}
+	})
+	for _, r := range []string{"cancelled", "failed", "lost"} {
+		if n := jobCount(t, f.mgr, r); n != 1 {
+			t.Errorf("atelier_jobs_total{result=%s} = %g, want 1", r, n)
+		}
+	}
+}
+
+func last(vs []View) View { return vs[len(vs)-1] }
+
+// jobCount reads atelier_jobs_total{result}.
+func jobCount(t *testing.T, m *Manager, result string) float64 {
+	t.Helper()
+	var out dto.Metric
+	if err := m.metrics.jobs.WithLabelValues(result).Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.GetCounter().GetValue()
+}
+
+func TestManagerRefuses(t *testing.T) {
+	f := newFixture(t, 0, Options{})
+	snap := starterSnapshot(t)
+	submit := func(body string) error {
+		_, err := f.mgr.Submit(context.Background(), snap, Source{}, decodeRequest(t, body))
+		return err
+	}
+	var inv *InvalidError
+	if err := submit(`{"prompt":"a fox","model":"flux2"}`); !errors.As(err, &inv) {
+		t.Errorf("unknown model: %v, want *InvalidError", err)
+	}
+
+	// A LoRA the config allows but the backend lacks.
+	inventory := starterInventory()
+	inventory.LoRAs = []string{"sdxl/add-detail-xl.safetensors"}
+	f.sim.SetInventory(*inventory)
+	f.pool.Refresh(context.Background())
+	var un *comfyui.UnavailableError
+	err := submit(`{"prompt":"a fox","model":"sdxl-base","width":64,"height":64,
+		"loras":[{"name":"sdxl/pixel-art-xl.safetensors"}]}`)
+	if !errors.As(err, &un) {
+		t.Fatalf("missing LoRA: %v, want *comfyui.UnavailableError", err)
+	}
+	if missing := un.Missing(); len(missing) != 1 ||
+		missing[0].Name != "sdxl/pixel-art-xl.safetensors" {
+		t.Errorf("missing files %+v, want the LoRA", missing)
+	}
+	if n := jobCount(t, f.mgr, "rejected"); n != 1 {
+		t.Errorf("atelier_jobs_total{result=rejected} = %g, want 1", n)
+	}
+}
