@@ -93,6 +93,9 @@ func (f *fakeSync) Stop() {
 	if srv == nil {
 		return
 	}
+	// As http.Server.Shutdown does: stop accepting first, so that a client
+	// reconnecting while the handlers end is refused, not half-served.
+	srv.Listener.Close()
 	stop()
 	srv.CloseClientConnections()
 	srv.Close()
