@@ -659,8 +659,20 @@ func (s *Server) Seed(ctx context.Context, snap *config.Snapshot, actor, message
 	if p, _ := s.hub.current(); p != nil {
 		return p.version, false, nil
 	}
+	rel, err := s.Publish(ctx, snap, actor, message)
+	if err != nil {
+		return 0, false, err
+	}
+	return rel.Version, true, nil
+}
+
+// Publish saves snap as the draft and publishes it at once, for tools that
+// act outside the HTTP API (`atelier up`, tests). It validates like the API
+// and records actor in the audit log.
+func (s *Server) Publish(ctx context.Context, snap *config.Snapshot, actor, message string) (
+	Release, error) {
 	if ps := config.Validate(snap); len(ps) > 0 {
-		return 0, false, fmt.Errorf("seed config does not validate: %w", ps)
+		return Release{}, fmt.Errorf("config does not validate: %w", ps)
 	}
 	c := snap.Sections()
 	for i := range c.Workflows {
@@ -668,23 +680,23 @@ func (s *Server) Seed(ctx context.Context, snap *config.Snapshot, actor, message
 	}
 	draft, err := json.Marshal(&c)
 	if err != nil {
-		return 0, false, err
+		return Release{}, err
 	}
 	d, err := s.store.GetDraft(ctx)
 	if err != nil {
-		return 0, false, err
+		return Release{}, err
 	}
 	if _, err := s.store.SaveDraft(ctx, d.Revision, draft, actor); err != nil {
-		return 0, false, fmt.Errorf("saving seed draft: %w", err)
+		return Release{}, fmt.Errorf("saving draft: %w", err)
 	}
 	canon, err := c.Canonical()
 	if err != nil {
-		return 0, false, err
+		return Release{}, err
 	}
 	rel, err := s.store.CreateRelease(ctx, Release{Hash: config.HashBytes(canon), Config: canon,
 		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: actor})
 	if err != nil {
-		return 0, false, fmt.Errorf("publishing seed release: %w", err)
+		return Release{}, fmt.Errorf("publishing: %w", err)
 	}
 	s.metrics.published.Inc()
 	e := AuditEntry{Time: s.opt.Now(), Actor: actor, Source: "local", Action: "release.publish",
@@ -692,5 +704,7 @@ func (s *Server) Seed(ctx context.Context, snap *config.Snapshot, actor, message
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		s.log.Error("writing audit entry failed", "action", e.Action, "err", err)
 	}
-	return rel.Version, true, s.refresh(ctx)
+	s.log.Info("release published", "release_version", rel.Version, "hash", rel.Hash,
+		"published_by", actor)
+	return rel, s.refresh(ctx)
 }

@@ -43,12 +43,8 @@ func (e *rejectError) Error() string {
 // one recomputed from its four sections. Top-level fields other than the
 // sections and the release meta (last_updated, config_source, or fields a
 // newer admin service adds) are dropped; inside the sections unknown fields
-// are errors.
-//
-// TODO: workflow graphs are checked only as deeply as config.Validate does,
-// which depends on config.GraphCheck being set (by the workflow engine, wired
-// in `atelier serve`); while it is unset, a release whose graph lacks its
-// injection points passes here and fails later at generation time.
+// are errors. config.Validate checks every workflow graph with the
+// workflow engine, so a graph without its injection points is refused.
 func DecodeRelease(body []byte) (*config.Snapshot, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
