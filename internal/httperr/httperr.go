@@ -85,10 +85,13 @@ type body struct {
 }
 
 // Write sends err as JSON with its status. Errors that are not *Error are
-// logged with their cause and answered 500 with no internal text.
+// logged with their cause and answered 500 with no internal text. An
+// *Error is the service answering as designed (a 503 while no config
+// exists, say): it is logged only when it carries a cause.
 func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var he *Error
-	if !errors.As(err, &he) {
+	internal := !errors.As(err, &he)
+	if internal {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return // the client went away; nobody to answer
 		}
@@ -96,9 +99,14 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 			Message: "internal error; the request id identifies it in the service's log", Cause: err}
 	}
 	id := RequestID(r.Context())
-	if he.Status >= 500 && log != nil {
+	switch {
+	case log == nil:
+	case internal:
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path,
 			"status", he.Status, "request_id", id, "err", err)
+	case he.Cause != nil && he.Status >= 500:
+		log.Warn("request refused", "method", r.Method, "path", r.URL.Path,
+			"status", he.Status, "request_id", id, "err", he.Cause)
 	}
 	var b body
 	b.Error.Code, b.Error.Message, b.Error.Details, b.Error.RequestID = he.Code, he.Message,

@@ -1,0 +1,71 @@
+package httperr_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/atelier-dev/atelier/internal/httperr"
+)
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		logged     string // substring of the log, "" for nothing logged
+		notInReply string
+	}{
+		{"public error", httperr.BadRequest("width: must be positive"), 400, "bad_request", "", ""},
+		{"designed 503", httperr.New(503, "no_config", "no usable config"), 503, "no_config", "",
+			""},
+		{"internal error hides its text", errors.New("pq: password authentication failed"),
+			500, "internal", "password authentication failed", "pq:"},
+		{"cause is logged, not sent", &httperr.Error{Status: 502, Code: "upstream",
+			Message: "ComfyUI failed", Cause: errors.New("dial tcp 10.0.0.1")}, 502, "upstream",
+			"dial tcp", "10.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			h := httperr.WithRequestID(httperr.Func(log, func(http.ResponseWriter,
+				*http.Request) error {
+				return tt.err
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+			if rec.Code != tt.status {
+				t.Errorf("status %d, want %d", rec.Code, tt.status)
+			}
+			var body struct {
+				Error struct {
+					Code, Message string
+					RequestID     string `json:"request_id"`
+				}
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Error.Code != tt.code || body.Error.RequestID == "" ||
+				body.Error.RequestID != rec.Header().Get("X-Request-Id") {
+				t.Errorf("body %+v, header id %q", body, rec.Header().Get("X-Request-Id"))
+			}
+			if tt.notInReply != "" && strings.Contains(rec.Body.String(), tt.notInReply) {
+				t.Errorf("reply leaks %q: %s", tt.notInReply, rec.Body)
+			}
+			switch {
+			case tt.logged == "" && logs.Len() > 0:
+				t.Errorf("logged %q, want nothing", logs.String())
+			case tt.logged != "" && !strings.Contains(logs.String(), tt.logged):
+				t.Errorf("log %q lacks %q", logs.String(), tt.logged)
+			}
+		})
+	}
+}
