@@ -47,8 +47,8 @@ webtest:
 # Short fuzz runs of the fuzz targets; FUZZTIME=30s by default.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./internal/config/
-	$(GO) test -run='^$$' -fuzz=FuzzDetectInspectRender -fuzztime=$(FUZZTIME) ./internal/workflow/
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/config/
+	$(GO) test -run='^$$' -fuzz=FuzzDetectInspectRender -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/workflow/
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
