@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -108,7 +109,7 @@ func (j *Job) View() View {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	v := j.view
-	v.Images = append([]string(nil), j.view.Images...)
+	v.Images = slices.Clone(j.view.Images) // never nil: the API promises a list
 	return v
 }
 

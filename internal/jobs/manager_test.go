@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"image/png"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,6 +235,9 @@ func TestManagerReportsProgress(t *testing.T) {
 	j := f.submit(t, `{"prompt":"a red fox","model":"flux1-dev","width":64,"height":64,
 		"steps":12}`)
 	views := follow(t, j)
+	if b, _ := json.Marshal(views[0]); !strings.Contains(string(b), `"images":[]`) {
+		t.Errorf("an unfinished job encodes as %s, want \"images\":[]", b)
+	}
 	var statuses []Status
 	var between int
 	last := -1.0

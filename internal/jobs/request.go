@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,8 +32,31 @@ type Request struct {
 	Guidance       *float64      `json:"guidance"`
 	// Seed is an unsigned 64-bit integer, as a JSON number or string;
 	// absent means random.
-	Seed      *json.Number `json:"seed"`
-	BatchSize *int         `json:"batch_size"`
+	Seed      *Seed `json:"seed"`
+	BatchSize *int  `json:"batch_size"`
+}
+
+// Seed is a seed as the request wrote it: the text of a JSON number or the
+// content of a JSON string. Resolve checks that it is an unsigned 64-bit
+// integer, so that "abc" and -1 get the same clear answer.
+type Seed string
+
+// UnmarshalJSON accepts a number or a string; anything else is an error.
+func (s *Seed) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = Seed(v)
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		*s = Seed(b)
+	default:
+		return errors.New("seed: want a whole number from 0 to 18446744073709551615 " +
+			"(or leave it out for a random seed)")
+	}
+	return nil
 }
 
 // LoraRequest is one LoRA asked for; Strength nil takes the config default.

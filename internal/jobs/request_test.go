@@ -316,6 +316,10 @@ func TestResolveRefuses(t *testing.T) {
 		{"seed 2^64 as a string", `{"prompt":"a fox","model":"sdxl-base",
 			"seed":"18446744073709551616"}`,
 			[]problem{{"seed", []string{`"18446744073709551616"`}}}},
+		{"seed not a number", `{"prompt":"a fox","model":"sdxl-base","seed":"abc"}`,
+			[]problem{{"seed", []string{`"abc"`, "unsigned 64-bit"}}}},
+		{"seed empty", `{"prompt":"a fox","model":"sdxl-base","seed":""}`,
+			[]problem{{"seed", []string{`""`}}}},
 		{"seed with a fraction", `{"prompt":"a fox","model":"sdxl-base","seed":1.5}`,
 			[]problem{{"seed", []string{`"1.5"`}}}},
 		{"every problem at once", `{"prompt":"","model":"flux1-dev",
@@ -359,5 +363,15 @@ func TestResolveRefuses(t *testing.T) {
 				t.Errorf("Error() = %q does not hold the first problem", inv.Error())
 			}
 		})
+	}
+}
+
+func TestSeedRefusesOtherJSON(t *testing.T) {
+	for _, seed := range []string{"true", `{"n":1}`, "[1]"} {
+		var r Request
+		err := json.Unmarshal([]byte(`{"seed":`+seed+`}`), &r)
+		if err == nil || !strings.Contains(err.Error(), "seed: want a whole number") {
+			t.Errorf("seed %s: %v, want an error that says what a seed is", seed, err)
+		}
 	}
 }
