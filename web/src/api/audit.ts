@@ -1,0 +1,45 @@
+import { request } from './client'
+
+export interface AuditEntry {
+  id: number
+  time: string
+  actor: string
+  source: string
+  action: string
+  target: string
+  summary: string
+}
+
+export interface AuditPage {
+  entries: AuditEntry[]
+  next_cursor?: number
+}
+
+export interface AuditFilter {
+  actor?: string
+  action?: string
+  /** RFC 3339. */
+  since?: string
+  limit?: number
+  cursor?: number
+}
+
+/** The actions the admin service records, for the filter's suggestions. */
+export const auditActions = [
+  'login',
+  'login.failed',
+  'logout',
+  'draft.save',
+  'draft.import',
+  'release.publish',
+  'release.rollback',
+  'user.create',
+  'user.update',
+  'user.delete',
+  'token.create',
+  'token.revoke',
+] as const
+
+export function listAudit(f: AuditFilter = {}): Promise<AuditPage> {
+  return request<AuditPage>('/api/admin/audit', { query: { ...f } })
+}
