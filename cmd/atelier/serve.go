@@ -53,6 +53,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// poolTuning, when set, adjusts the ComfyUI pool's options before the main
+// service starts it. The end-to-end tests shorten the pool's periods and
+// timeouts with it (a lost job is otherwise noticed after a minute).
+var poolTuning func(*comfyui.Options)
+
 // serveMain runs the main service until ctx ends. A non-nil ln is used
 // instead of listening on set.Addr.
 func serveMain(ctx context.Context, log *slog.Logger, set settings.Settings,
@@ -69,7 +74,11 @@ func serveMain(ctx context.Context, log *slog.Logger, set settings.Settings,
 		return err
 	}
 	defer client.Close()
-	pool, err := comfyui.NewPool(set.ComfyUIURLs, comfyui.Options{Logger: log})
+	popts := comfyui.Options{Logger: log}
+	if poolTuning != nil {
+		poolTuning(&popts)
+	}
+	pool, err := comfyui.NewPool(set.ComfyUIURLs, popts)
 	if err != nil {
 		return err
 	}

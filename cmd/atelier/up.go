@@ -90,7 +90,7 @@ func up(ctx context.Context, log *slog.Logger, set settings.Settings, password s
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4) // three servers and the seeding: no send may block
 	run := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
