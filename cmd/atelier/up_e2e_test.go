@@ -1001,6 +1001,31 @@ func testRealWorkflows(t *testing.T, u *upRun, ac *http.Client) {
 					rw.wf.Name)
 			}
 			u.checkImages(t, v)
+
+			// The family's LoRAs spliced into the real graph.
+			req := map[string]any{"prompt": "a red fox", "model": rw.model.Name, "width": 64,
+				"height": 64}
+			var loras []string
+			var reqLoras []map[string]string
+			for _, l := range u.loras(t, rw.model.Name) {
+				if l.Available && len(loras) < 2 {
+					loras = append(loras, l.Name)
+					reqLoras = append(reqLoras, map[string]string{"name": l.Name})
+				}
+			}
+			if len(loras) == 0 {
+				return
+			}
+			req["loras"] = reqLoras
+			body2, err := json.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = u.generateOK(t, string(body2))
+			if !slices.Equal(v.Loras, loras) {
+				t.Errorf("job ran with LoRAs %v, want %v", v.Loras, loras)
+			}
+			u.checkImages(t, v)
 		})
 	}
 	if stale == nil {
