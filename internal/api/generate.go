@@ -107,10 +107,10 @@ func generateError(err error) error {
 	case errors.As(err, &un):
 		if missing := un.Missing(); len(missing) > 0 && allUpButMissing(un) {
 			return httperr.New(http.StatusUnprocessableEntity, "not_installed", un.Error()).
-				With(un.Problems)
+				With(backendProblems(un))
 		}
 		return httperr.New(http.StatusServiceUnavailable, "comfyui_unavailable", un.Error()).
-			With(un.Problems)
+			With(backendProblems(un))
 	case errors.As(err, &sub):
 		if len(sub.MissingFiles()) > 0 {
 			return httperr.New(http.StatusUnprocessableEntity, "not_installed", sub.Error())
@@ -122,6 +122,32 @@ func generateError(err error) error {
 		return httperr.New(http.StatusBadGateway, "comfyui_error", herr.Error())
 	}
 	return err
+}
+
+// backendProblem is a comfyui.BackendProblem in the API's JSON shape.
+type backendProblem struct {
+	Backend string        `json:"backend"`
+	Down    bool          `json:"down"`
+	Reason  string        `json:"reason,omitempty"`
+	Missing []missingFile `json:"missing,omitempty"`
+}
+
+type missingFile struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// backendProblems are the details of an *UnavailableError: why each
+// backend cannot run the job.
+func backendProblems(un *comfyui.UnavailableError) []backendProblem {
+	out := make([]backendProblem, len(un.Problems))
+	for i, p := range un.Problems {
+		out[i] = backendProblem{Backend: p.Backend, Down: p.Down, Reason: p.Reason}
+		for _, m := range p.Missing {
+			out[i].Missing = append(out[i].Missing, missingFile{Kind: string(m.Kind), Name: m.Name})
+		}
+	}
+	return out
 }
 
 // allUpButMissing reports whether some backend is up and only files are
