@@ -19,7 +19,8 @@ import (
 )
 
 func init() {
-	register(command{name: "config", summary: "config manager: init, validate, backup, restore, diff",
+	register(command{name: "config", summary: "config manager: init, validate, backup, restore, " +
+		"diff, sync",
 		run: runConfig})
 }
 
@@ -117,6 +118,10 @@ func configInit(args []string, set settings.Settings, stdout, stderr io.Writer) 
 	}
 	if len(pos) > 0 {
 		fmt.Fprintf(stderr, "atelier config init: unexpected argument %q (use --dir)\n", pos[0])
+		return 2
+	}
+	if strings.TrimSpace(*dir) == "" {
+		fmt.Fprintln(stderr, "atelier config init: --dir is empty; name a folder (. for this one)")
 		return 2
 	}
 	written, err := config.WriteStarter(*dir, *force)
@@ -263,7 +268,11 @@ func configRestore(args []string, set settings.Settings, stdout, stderr io.Write
 		return 1
 	}
 	defer f.Close()
-	res, err := backup.Restore(f, backup.Targets{LocalConfig: *cfg, CacheDir: *cache})
+	fmt.Fprintf(stdout, "restoring into config %s and cache folder %s\n", *cfg, *cache)
+	// Ctrl-C stops between two files, never inside one.
+	ctx, stopSignals := signalContext()
+	defer stopSignals()
+	res, err := backup.Restore(ctx, f, backup.Targets{LocalConfig: *cfg, CacheDir: *cache})
 	if res != nil {
 		for _, p := range res.Written {
 			fmt.Fprintf(stdout, "restored %s\n", p)

@@ -6,6 +6,7 @@ package backup
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -199,11 +200,14 @@ type Result struct {
 	ConfigHash string
 }
 
-// Restore reads the archive in r, checks every entry name and the config
-// it holds (validated as a whole, templates included) before touching
-// anything, then writes each file atomically, keeping a replaced file as
-// .bak. Templates are written before the config file that names them.
-func Restore(r io.Reader, dst Targets) (*Result, error) {
+// Restore reads the archive in r and checks, before touching anything, every
+// entry name, every entry against the manifest's checksums, the config it
+// holds (validated as a whole, templates included) and every place it will
+// write. It then writes each file atomically, keeping a replaced file as
+// .bak, templates before the config file that names them. When ctx ends
+// between two files it stops and says how far it got; each file is whole,
+// old or new.
+func Restore(ctx context.Context, r io.Reader, dst Targets) (*Result, error) {
 	files, err := readArchive(r)
 	if err != nil {
 		return nil, err
@@ -212,11 +216,46 @@ func Restore(r io.Reader, dst Targets) (*Result, error) {
 	if _, ok := files[cfgName]; !ok {
 		return nil, fmt.Errorf("archive has no %s: not an atelier config backup", cfgName)
 	}
+	if err := checkManifest(files); err != nil {
+		return nil, err
+	}
 	hash, err := validateArchived(files)
 	if err != nil {
 		return nil, err
 	}
+	plan := planRestore(files, dst)
+	for _, p := range plan {
+		if err := checkTarget(p.target); err != nil {
+			return nil, fmt.Errorf("nothing was changed: %w", err)
+		}
+	}
 	res := &Result{ConfigHash: hash}
+	for i, p := range plan {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("restore interrupted after %d of %d files; each file is "+
+				"whole (old or new); run the restore again to finish", i, len(plan))
+		}
+		if err := os.MkdirAll(filepath.Dir(p.target), 0o755); err != nil {
+			return res, fmt.Errorf("creating folder for %s: %w", p.target, err)
+		}
+		_, statErr := os.Stat(p.target)
+		if err := atomicfile.Write(p.target, files[p.name], atomicfile.Options{Backup: true}); err != nil {
+			return res, err
+		}
+		if statErr == nil {
+			res.BackedUp = append(res.BackedUp, p.target+".bak")
+		}
+		res.Written = append(res.Written, p.target)
+	}
+	return res, nil
+}
+
+type restoreStep struct{ name, target string }
+
+// planRestore maps archive entries to target paths, templates and cache
+// first, the config file last.
+func planRestore(files map[string][]byte, dst Targets) []restoreStep {
+	cfgName := configPrefix + config.LocalConfigName
 	names := make([]string, 0, len(files))
 	for n := range files {
 		if n != cfgName {
@@ -226,33 +265,72 @@ func Restore(r io.Reader, dst Targets) (*Result, error) {
 	sort.Strings(names)
 	names = append(names, cfgName)
 	cfgDir := filepath.Dir(dst.LocalConfig)
+	var plan []restoreStep
 	for _, n := range names {
-		var target string
 		switch {
 		case n == cfgName:
-			target = dst.LocalConfig
+			plan = append(plan, restoreStep{n, dst.LocalConfig})
 		case strings.HasPrefix(n, configPrefix):
-			target = filepath.Join(cfgDir, filepath.FromSlash(strings.TrimPrefix(n, configPrefix)))
-		case strings.HasPrefix(n, cachePrefix):
-			if dst.CacheDir == "" {
-				continue
+			plan = append(plan, restoreStep{n, filepath.Join(cfgDir,
+				filepath.FromSlash(strings.TrimPrefix(n, configPrefix)))})
+		case strings.HasPrefix(n, cachePrefix) && dst.CacheDir != "":
+			plan = append(plan, restoreStep{n, filepath.Join(dst.CacheDir,
+				filepath.FromSlash(strings.TrimPrefix(n, cachePrefix)))})
+		}
+	}
+	return plan
+}
+
+// checkTarget refuses a target that is a folder, or below a path part
+// that is a file.
+func checkTarget(target string) error {
+	if fi, err := os.Lstat(target); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file", target)
+	}
+	for dir := filepath.Dir(target); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("cannot write %s: %s is a file, not a folder", target, dir)
 			}
-			target = filepath.Join(dst.CacheDir, filepath.FromSlash(strings.TrimPrefix(n, cachePrefix)))
-		default:
+			return nil
+		}
+		if next := filepath.Dir(dir); next == dir {
+			return nil
+		}
+	}
+}
+
+// checkManifest requires a manifest listing every entry with its sha256.
+func checkManifest(files map[string][]byte) error {
+	raw, ok := files[manifestName]
+	if !ok {
+		return fmt.Errorf("archive has no %s: not an atelier config backup", manifestName)
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("archive's %s cannot be read: %w", manifestName, err)
+	}
+	for n, b := range files {
+		if n == manifestName {
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return res, fmt.Errorf("creating folder for %s: %w", target, err)
+		want, listed := m.Files[n]
+		if !listed {
+			return fmt.Errorf("archive entry %q is not in the manifest; refused", n)
 		}
-		if _, err := os.Stat(target); err == nil {
-			res.BackedUp = append(res.BackedUp, target+".bak")
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != want {
+			return fmt.Errorf("archive entry %q does not match its checksum in the manifest "+
+				"(damaged or edited); nothing was changed", n)
 		}
-		if err := atomicfile.Write(target, files[n], atomicfile.Options{Backup: true}); err != nil {
-			return res, err
-		}
-		res.Written = append(res.Written, target)
 	}
-	return res, nil
+	for n := range m.Files {
+		if _, ok := files[n]; !ok {
+			return fmt.Errorf("the manifest lists %q but the archive lacks it (truncated?)", n)
+		}
+	}
+	return nil
 }
 
 // readArchive reads every entry into memory, refusing unsafe names, links

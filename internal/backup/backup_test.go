@@ -4,6 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -165,7 +170,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	dst := t.TempDir()
 	tg := Targets{LocalConfig: filepath.Join(dst, "etc", config.LocalConfigName),
 		CacheDir: filepath.Join(dst, "cache")}
-	res, err := Restore(bytes.NewReader(archive), tg)
+	res, err := Restore(t.Context(), bytes.NewReader(archive), tg)
 	if err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
@@ -191,7 +196,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	// Restoring over changed files keeps each replaced one as .bak.
 	writeFile(t, filepath.Join(tg.CacheDir, "snapshot.json"), `{"version":8}`)
 	writeFile(t, filepath.Join(filepath.Dir(tg.LocalConfig), "workflows", "sdxl.json"), `{"x":1}`)
-	res, err = Restore(bytes.NewReader(archive), tg)
+	res, err = Restore(t.Context(), bytes.NewReader(archive), tg)
 	if err != nil {
 		t.Fatalf("second Restore: %v", err)
 	}
@@ -223,7 +228,26 @@ type entry struct {
 	typ              byte
 }
 
+// makeArchive writes entries as a .tar.gz with a manifest listing each
+// regular entry's checksum, as Create does.
 func makeArchive(t *testing.T, entries []entry) []byte {
+	t.Helper()
+	m := Manifest{Format: 1, CreatedAt: testTime, Files: map[string]string{}}
+	for _, e := range entries {
+		if e.typ == 0 || e.typ == tar.TypeReg {
+			sum := sha256.Sum256([]byte(e.body))
+			m.Files[e.name] = hex.EncodeToString(sum[:])
+		}
+	}
+	mb, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return makeRawArchive(t, append([]entry{{name: manifestName, body: string(mb)}}, entries...))
+}
+
+// makeRawArchive writes entries as they are, with no manifest added.
+func makeRawArchive(t *testing.T, entries []entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -310,6 +334,18 @@ func TestRestoreRefusesAndChangesNothing(t *testing.T) {
 		{"no config", makeArchive(t, []entry{{name: "cache/snapshot.json", body: "{}"}}),
 			"archive has no config/local_config.yaml"},
 		{"not gzip", []byte("PK\x03\x04 a zip file"), "not a gzip file"},
+		{"no manifest", makeRawArchive(t, validEntries()), "archive has no manifest.json"},
+		{"entry edited after the backup", func() []byte {
+			raw := makeArchive(t, validEntries())
+			// Re-pack with one entry changed but the old manifest kept.
+			files := untar(t, raw)
+			files["cache/snapshot.json"] = `{"tampered":true}`
+			var out []entry
+			for _, n := range sortedKeys(files) {
+				out = append(out, entry{name: n, body: files[n]})
+			}
+			return makeRawArchive(t, out)
+		}(), "does not match its checksum"},
 		{"truncated", with()[:200], "reading archive"},
 	}
 	for _, tt := range tests {
@@ -325,7 +361,7 @@ func TestRestoreRefusesAndChangesNothing(t *testing.T) {
 			before := tree(t, dst)
 			parentBefore := tree(t, filepath.Dir(dst))
 
-			res, err := Restore(bytes.NewReader(tt.archive), tg)
+			res, err := Restore(t.Context(), bytes.NewReader(tt.archive), tg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Restore = %v; want an error containing %q", err, tt.want)
 			}
@@ -346,5 +382,88 @@ func TestDefaultName(t *testing.T) {
 	got := DefaultName(time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)))
 	if want := "atelier-backup-20250102T020405Z.tar.gz"; got != want {
 		t.Errorf("DefaultName = %q; want %q", got, want)
+	}
+}
+
+func untar(t *testing.T, archive []byte) map[string]string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = string(b)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestRestoreChecksTargetsFirst(t *testing.T) {
+	archive := makeArchive(t, validEntries())
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, dst string) Targets
+		want  string
+	}{
+		{"config path is a folder", func(t *testing.T, dst string) Targets {
+			cfg := filepath.Join(dst, "cfg")
+			if err := os.MkdirAll(cfg, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return Targets{LocalConfig: cfg, CacheDir: filepath.Join(dst, "cache")}
+		}, "is not a regular file"},
+		{"a path part is a file", func(t *testing.T, dst string) Targets {
+			writeFile(t, filepath.Join(dst, "config", "workflows"), "a file")
+			return Targets{LocalConfig: filepath.Join(dst, "config", config.LocalConfigName),
+				CacheDir: filepath.Join(dst, "cache")}
+		}, "is a file, not a folder"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := t.TempDir()
+			tg := tt.setup(t, dst)
+			before := tree(t, dst)
+			_, err := Restore(t.Context(), bytes.NewReader(archive), tg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Restore = %v; want %q", err, tt.want)
+			}
+			if diff := cmp.Diff(before, tree(t, dst)); diff != "" {
+				t.Errorf("a refused restore changed files (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRestoreStopsBetweenFilesWhenCancelled(t *testing.T) {
+	dst := t.TempDir()
+	tg := Targets{LocalConfig: filepath.Join(dst, "config", config.LocalConfigName),
+		CacheDir: filepath.Join(dst, "cache")}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	res, err := Restore(ctx, bytes.NewReader(makeArchive(t, validEntries())), tg)
+	if err == nil || !strings.Contains(err.Error(), "interrupted after 0 of") {
+		t.Fatalf("Restore = %v; want an interruption report", err)
+	}
+	if len(res.Written) != 0 {
+		t.Errorf("wrote %v after cancellation", res.Written)
 	}
 }

@@ -136,6 +136,15 @@ func finish(s *Snapshot, file, dir string, idx pathIndex) error {
 	ps := loadTemplates(s, dir)
 	s.normalize()
 	ps = append(ps, Validate(s)...)
+	for i := range ps {
+		// A graph problem is in the template file; say which one.
+		for j, w := range s.Workflows {
+			prefix := fmt.Sprintf("workflows[%d].workflow_json", j)
+			if w.TemplatePath != "" && strings.HasPrefix(ps[i].Path, prefix) {
+				ps[i].Message += fmt.Sprintf(" (in template %s)", w.TemplatePath)
+			}
+		}
+	}
 	ps.locate(file, idx)
 	return ps.Err()
 }
@@ -160,12 +169,18 @@ func DecodeYAML(data []byte, file string) (*Snapshot, pathIndex, error) {
 	}
 	idx := pathIndex{}
 	indexYAML(idx, "", root.Content[0])
+	var ints Problems
+	checkYAMLInts(&ints, file, "", root.Content[0], reflect.TypeFor[Snapshot]())
 
 	var s Snapshot
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
-		return nil, nil, yamlDecodeProblems(err, file, idx)
+		ps, _ := yamlDecodeProblems(err, file, idx).(Problems)
+		return nil, nil, append(ints, ps...)
+	}
+	if len(ints) > 0 {
+		return nil, nil, ints
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -173,6 +188,52 @@ func DecodeYAML(data []byte, file string) (*Snapshot, pathIndex, error) {
 			Message: "holds more than one YAML document; keep one"}}
 	}
 	return &s, idx, nil
+}
+
+// checkYAMLInts reports fractional numbers given for whole-number fields:
+// the YAML decoder would silently truncate 4.5 to 4, where JSON refuses it.
+func checkYAMLInts(ps *Problems, file, prefix string, n *yaml.Node, t reflect.Type) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.AliasNode && n.Alias != nil:
+		checkYAMLInts(ps, file, prefix, n.Alias, t)
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			f, ok := fieldByYAMLName(t, k.Value)
+			if !ok {
+				continue // unknown fields are reported by the decoder
+			}
+			p := k.Value
+			if prefix != "" {
+				p = prefix + "." + k.Value
+			}
+			checkYAMLInts(ps, file, p, v, f.Type)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			checkYAMLInts(ps, file, fmt.Sprintf("%s[%d]", prefix, i), c, t.Elem())
+		}
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float":
+		switch t.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			*ps = append(*ps, Problem{File: file, Line: n.Line, Path: prefix,
+				Message: fmt.Sprintf("expected a whole number, got %s", n.Value)})
+		}
+	}
+}
+
+func fieldByYAMLName(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 func indexYAML(idx pathIndex, prefix string, n *yaml.Node) {
@@ -694,12 +755,17 @@ func readTemplate(dir, rel string) ([]byte, error) {
 	}
 	realFull, err := filepath.EvalSymlinks(full)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("template file %q not found (looked for %s)", rel, full)
+		abs, _ := filepath.Abs(full)
+		return nil, fmt.Errorf("template file %q not found (looked for %s)", rel, abs)
 	} else if err != nil {
 		return nil, fmt.Errorf("resolving %q: %w", rel, err)
 	}
 	if !inside(realDir, realFull) {
 		return nil, fmt.Errorf("%q leads through a symlink outside the config folder", rel)
+	}
+	if fi, err := os.Stat(realFull); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		// A FIFO or device would block or never end.
+		return nil, fmt.Errorf("%q is not a regular file", rel)
 	}
 	data, err := ReadLimited(realFull, MaxTemplateFileBytes)
 	if err != nil {

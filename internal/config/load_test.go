@@ -633,3 +633,27 @@ func TestStringListParams(t *testing.T) {
 	expectProblem(t, err, place{"c.json", lineOf(t, bad, `"params"`), "workflows[0].params",
 		"expected a string or a list of strings"})
 }
+
+// TestYAMLFractionsInWholeNumberFields: the YAML decoder would truncate
+// 4.5 to 4 and hash it like 4; JSON refuses it, and so must YAML.
+func TestYAMLFractionsInWholeNumberFields(t *testing.T) {
+	for _, tt := range []struct{ from, to, path string }{
+		{"  max_batch: 4", "  max_batch: 4.5", "image_gen.max_batch"},
+		{"    file: m1.safetensors\n", "    file: m1.safetensors\n    sort_order: 1.5\n",
+			"models[0].sort_order"},
+		{"  default_steps: 20", "  default_steps: 20.0", "image_gen.default_steps"},
+	} {
+		t.Run(tt.to, func(t *testing.T) {
+			in := strings.Replace(minimalYAML, tt.from, tt.to, 1)
+			if in == minimalYAML {
+				t.Fatalf("%q not in the fixture", tt.from)
+			}
+			_, err := ParseYAML([]byte(in), "c.yaml", "")
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) == 0 || ps[0].Path != tt.path ||
+				!strings.Contains(ps[0].Message, "whole number") || ps[0].Line == 0 {
+				t.Errorf("got %v, want a whole-number problem at %s with its line", err, tt.path)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/atelier-dev/atelier/internal/atomicfile"
 )
@@ -59,7 +60,8 @@ func WriteStarter(dir string, force bool) ([]string, error) {
 			}
 		}
 		if len(existing) > 0 {
-			return nil, fmt.Errorf("%w: %v (use --force to overwrite)", ErrExists, existing)
+			return nil, fmt.Errorf("%w: %s (use --force to overwrite)", ErrExists,
+				strings.Join(existing, ", "))
 		}
 	}
 	var written []string
