@@ -27,9 +27,14 @@ func init() {
 }
 
 func runUp(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("up", "[--data DIR]", stdout, "ATELIER_ADMIN_ADDR", "ATELIER_ADMIN_DB",
-		"ATELIER_ADDR", "BACKEND_CONFIG_URL", "ATELIER_CACHE_DIR", "ATELIER_LOCAL_CONFIG",
-		"COMFYUI_URL", "ATELIER_COMFYSIM_ADDR", "ATELIER_LOG_LEVEL")
+	fs := newFlags("up", "[--data DIR]\n\nUnder up, ATELIER_ADMIN_DB, ATELIER_CACHE_DIR and "+
+		"ATELIER_LOCAL_CONFIG default to\npaths under --data, and BACKEND_CONFIG_URL follows "+
+		"ATELIER_ADMIN_ADDR.\nATELIER_ADMIN_PASSWORD sets the first admin's password (else one "+
+		"is generated\nand printed once).", stdout,
+		"ATELIER_ADMIN_ADDR", "ATELIER_ADMIN_DB", "ATELIER_ADDR", "BACKEND_CONFIG_URL",
+		"BACKEND_CONFIG_TOKEN", "CONFIG_CACHE_TTL", "CONFIG_SYNC_INTERVAL", "CONFIG_STARTUP_WAIT",
+		"ATELIER_CACHE_DIR", "ATELIER_LOCAL_CONFIG", "COMFYUI_URL", "ATELIER_COMFYSIM_ADDR",
+		"ATELIER_JOBS_MAX", "ATELIER_JOBS_TTL", "ATELIER_LOG_LEVEL", "ATELIER_LOG_FORMAT")
 	data := fs.String("data", "data", "folder for the admin database, cache and local config")
 	pos, code, stop := parseFlags(fs, args, stderr)
 	if stop {
