@@ -589,11 +589,8 @@ func TestUpE2E(t *testing.T) {
 	})
 	t.Run("real workflow files", func(t *testing.T) { testRealWorkflows(t, u, ac) })
 
-	// Ctrl-C stops all three cleanly.
 	lastVersion := u.currentVersion(t)
-	if err := u.stop(); err != nil {
-		t.Fatalf("stopping: %v", err)
-	}
+	t.Run("Ctrl-C with a job running", func(t *testing.T) { e2eStop(t, u) })
 	t.Run("second start, ComfyUI down", func(t *testing.T) {
 		e2eSecondStart(t, dir, password, lastVersion)
 	})
@@ -840,12 +837,17 @@ func e2eLoraRemoved(t *testing.T, u *upRun) {
 		l, _ := u.lora(t, "flux1-dev", gone)
 		return !l.Available && l.UnavailableReason == "not installed on any ComfyUI backend"
 	})
-	// Once the pool knows, it refuses before sending.
+	// Once the pool knows, it refuses before sending, saying where.
 	code, _, raw = u.generate(t, body)
-	if e := decodeError(t, raw); code != http.StatusUnprocessableEntity ||
-		!strings.Contains(e.Error.Message, gone) {
+	e := decodeError(t, raw)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Message, gone) {
 		t.Errorf("generate with a LoRA the pool knows is missing: %d %s, want 422 naming it",
 			code, raw)
+	}
+	want := `[{"backend":"` + u.sim + `","down":false,"missing":[{"kind":"lora","name":"` +
+		gone + `"}]}]`
+	if diff := cmp.Diff(want, string(e.Error.Details)); diff != "" {
+		t.Errorf("details (-want +got):\n%s", diff)
 	}
 }
 
@@ -868,6 +870,30 @@ func e2eLoraNotInstalled(t *testing.T, u *upRun, ac *http.Client) {
 	if e := decodeError(t, raw); code != http.StatusUnprocessableEntity ||
 		e.Error.Code != "not_installed" || !strings.Contains(e.Error.Message, lacking) {
 		t.Errorf("generate: %d %s, want 422 naming %s", code, raw, lacking)
+	}
+}
+
+// e2eStop stops `atelier up` as Ctrl-C does while a job runs and a
+// client follows its events: all three servers end without an error and
+// the stream ends with the job's outcome.
+func e2eStop(t *testing.T, u *upRun) {
+	u.simCall(t, "POST", "/sim/step-delay", `{"step_delay":"500ms"}`, nil)
+	id := u.submit(t, `{"prompt":"a red fox","model":"sdxl-base","width":64,"height":64,
+		"steps":60}`)
+	u.waitJob(t, id, "running", func(v jobs.View) bool { return v.Progress > 0 })
+	streamed := make(chan []sseEvent, 1)
+	go func() { streamed <- u.events(t, id) }()
+	time.Sleep(50 * time.Millisecond) // let the stream open; not a timing assertion
+	if err := u.stop(); err != nil {
+		t.Fatalf("stopping: %v", err)
+	}
+	select {
+	case evs := <-streamed:
+		if len(evs) == 0 || !evs[len(evs)-1].view.Status.Final() {
+			t.Errorf("the event stream ended without an outcome: %+v", evs)
+		}
+	case <-time.After(e2eBound):
+		t.Fatal("the event stream outlived the service")
 	}
 }
 
