@@ -587,6 +587,7 @@ func TestUpE2E(t *testing.T) {
 	t.Run("config names a LoRA the backend lacks", func(t *testing.T) {
 		e2eLoraNotInstalled(t, u, ac)
 	})
+	t.Run("metrics", func(t *testing.T) { e2eMetrics(t, u) })
 	t.Run("real workflow files", func(t *testing.T) { testRealWorkflows(t, u, ac) })
 
 	lastVersion := u.currentVersion(t)
@@ -870,6 +871,40 @@ func e2eLoraNotInstalled(t *testing.T, u *upRun, ac *http.Client) {
 	if e := decodeError(t, raw); code != http.StatusUnprocessableEntity ||
 		e.Error.Code != "not_installed" || !strings.Contains(e.Error.Message, lacking) {
 		t.Errorf("generate: %d %s, want 422 naming %s", code, raw, lacking)
+	}
+}
+
+// e2eMetrics reads /metrics after the jobs above: outcomes by result,
+// durations, and the simulator as an up backend with files.
+func e2eMetrics(t *testing.T, u *upRun) {
+	resp, err := u.hc.Get(u.main + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	values := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var name string
+		var v float64
+		if _, err := fmt.Sscanf(sc.Text(), "%s %g", &name, &v); err == nil &&
+			!strings.HasPrefix(name, "#") {
+			values[name] = v
+		}
+	}
+	backend := fmt.Sprintf("{backend=%q}", u.sim)
+	for name, atLeast := range map[string]float64{
+		`atelier_jobs_total{result="succeeded"}`:    10,
+		`atelier_jobs_total{result="cancelled"}`:    1,
+		`atelier_jobs_total{result="rejected"}`:     3, // the LoRAs missing on the backend
+		`atelier_job_duration_seconds_count`:        12,
+		`atelier_job_queue_wait_seconds_count`:      1,
+		"atelier_comfyui_backend_up" + backend:      1,
+		"atelier_comfyui_inventory_files" + backend: 1,
+	} {
+		if v, ok := values[name]; !ok || v < atLeast {
+			t.Errorf("%s = %g (present %v), want at least %g", name, v, ok, atLeast)
+		}
 	}
 }
 
