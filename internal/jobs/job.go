@@ -163,6 +163,9 @@ func (j *Job) update(u comfyui.Update) {
 		}
 		j.view.Status = StatusRunning
 		if u.Max > 0 {
+			// TODO: the total is the requested steps until a later sampler
+			// shows more; when every sampler runs the full count (a hires-fix
+			// second pass), progress falls back as the second one starts.
 			if j.progNode != "" && u.Node != j.progNode {
 				j.doneSteps += j.curMax // the next sampler (a refiner) started
 			}
