@@ -1207,3 +1207,63 @@ func (u *upRun) addSimLoras(t *testing.T, names []string) {
 	inv["loras"] = append(inv["loras"], names...)
 	u.simCall(t, "PUT", "/sim/inventory", inv, nil)
 }
+
+// unsetenv removes an environment variable for the rest of the test.
+func unsetenv(t *testing.T, name string) {
+	t.Setenv(name, "") // restores the old value at the end
+	os.Unsetenv(name)
+}
+
+func TestUpSettings(t *testing.T) {
+	for _, v := range settings.Vars {
+		unsetenv(t, v.Name)
+	}
+	data := filepath.Join("some", "data")
+	t.Setenv("ATELIER_ADMIN_ADDR", "127.0.0.1:9100")
+	set, err := upSettings(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type placed struct{ AdminDB, CacheDir, LocalConfig, ConfigURL, AdminAddr string }
+	want := placed{AdminDB: "sqlite:" + filepath.Join(data, "admin.db"),
+		CacheDir:    filepath.Join(data, "cache"),
+		LocalConfig: filepath.Join(data, "config", config.LocalConfigName),
+		ConfigURL:   "http://127.0.0.1:9100/api/admin/config-sync", AdminAddr: "127.0.0.1:9100"}
+	got := placed{set.AdminDB, set.CacheDir, set.LocalConfig, set.ConfigURL, set.AdminAddr}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("settings under --data (-want +got):\n%s", diff)
+	}
+	if set.ComfyUISet {
+		t.Error("ComfyUISet without COMFYUI_URL: the simulator would not start")
+	}
+
+	// What the user sets wins over the data folder.
+	t.Setenv("ATELIER_ADMIN_DB", "sqlite:elsewhere.db")
+	t.Setenv("BACKEND_CONFIG_URL", "")
+	t.Setenv("COMFYUI_URL", "http://gpu:8188")
+	set, err = upSettings(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.AdminDB != "sqlite:elsewhere.db" || set.ConfigURL != "" || !set.ComfyUISet {
+		t.Errorf("AdminDB %q, ConfigURL %q, ComfyUISet %v: the environment should win",
+			set.AdminDB, set.ConfigURL, set.ComfyUISet)
+	}
+}
+
+func TestUpRefusesBadInput(t *testing.T) {
+	for _, v := range settings.Vars {
+		unsetenv(t, v.Name)
+	}
+	var out, errOut bytes.Buffer
+	if code := runUp([]string{"now"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), `unexpected argument "now"`) {
+		t.Errorf("up now: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	t.Setenv("ATELIER_LOG_LEVEL", "loud")
+	if code := runUp(nil, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "ATELIER_LOG_LEVEL") {
+		t.Errorf("up with a bad setting: exit %d, stderr %q", code, errOut.String())
+	}
+}
