@@ -44,7 +44,7 @@ type Settings struct {
 	// ComfyUIURLs are the ComfyUI base URLs. COMFYUI_URL (comma-separated),
 	// default http://127.0.0.1:8188.
 	ComfyUIURLs []string
-	// ComfyUISet reports whether COMFYUI_URL was set at all.
+	// ComfyUISet reports whether COMFYUI_URL was set to something.
 	ComfyUISet bool
 	// ComfySimAddr is the simulator listen address. ATELIER_COMFYSIM_ADDR, default 127.0.0.1:8188.
 	ComfySimAddr string
@@ -127,7 +127,10 @@ func Load(lookup func(string) (string, bool)) (Settings, error) {
 	} else {
 		s.JobsMax = n
 	}
-	_, s.ComfyUISet = lookup("COMFYUI_URL")
+	// An empty COMFYUI_URL counts as unset: `atelier up` then runs the simulator.
+	if v, ok := lookup("COMFYUI_URL"); ok && strings.TrimSpace(v) != "" {
+		s.ComfyUISet = true
+	}
 	for _, u := range strings.Split(get("COMFYUI_URL"), ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
 			s.ComfyUIURLs = append(s.ComfyUIURLs, u)
