@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Format is the layout of a workflow file.
@@ -40,9 +41,34 @@ const maxEnvelopeDepth = 4
 // {"prompt": …} or {"input": {"workflow": …}}, where the inner graph may also
 // be a JSON string), returns the unwrapped API graph bytes. For FormatUI it
 // returns no bytes and no error. For data that is not JSON, or JSON of no
-// known shape, it returns FormatUnknown and an error saying why.
+// known shape, it returns FormatUnknown and an error saying why. Data that is
+// not valid UTF-8 is refused with the place of the first bad byte, rather
+// than read with U+FFFD in its place as encoding/json would.
 func Detect(data []byte) (Format, []byte, error) {
+	if err := checkUTF8(data); err != nil {
+		return FormatUnknown, nil, err
+	}
 	return detect(data, 0)
+}
+
+// checkUTF8 reports the first invalid UTF-8 byte of data: its offset from 0,
+// and its line and column (in characters) counted from 1.
+func checkUTF8(data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	off := 0
+	for off < len(data) {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		off += size
+	}
+	line := bytes.Count(data[:off], []byte("\n")) + 1
+	col := utf8.RuneCount(data[bytes.LastIndexByte(data[:off], '\n')+1:off]) + 1
+	return fmt.Errorf("reading workflow JSON: invalid UTF-8 byte 0x%02x at byte offset %d "+
+		"(line %d, column %d); save the file as UTF-8", data[off], off, line, col)
 }
 
 func detect(data []byte, depth int) (Format, []byte, error) {

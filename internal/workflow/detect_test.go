@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -89,6 +90,29 @@ func TestParseErrors(t *testing.T) {
 			[]string{`node "2": expected an object, found a number`}},
 		{"several at once", `{"1":{"class_type":"X","inputs":{"m":["8",0]}},"2":{"inputs":{}}}`,
 			[]string{`node "2" has no class_type`, `links to node "8"`}},
+		{"input links to its own node", `{"49":{"class_type":"KSampler","inputs":` +
+			`{"seed":1,"model":["49",0]}}}`,
+			[]string{`links form a cycle: node "49" input "model" links to node "49" itself`}},
+		{"cycle through three nodes", `{"1":{"class_type":"X","inputs":{"a":["2",0]}},` +
+			`"2":{"class_type":"X","inputs":{"v":1,"b":["3",0]}},` +
+			`"3":{"class_type":"X","inputs":{"c":["1",0]}}}`,
+			[]string{`links form a cycle: node "1" input "a" links to node "2", node "2" ` +
+				`input "b" links to node "3", node "3" input "c" links to node "1"`}},
+		{"two cycles sharing a node", `{"1":{"class_type":"X","inputs":{"a":["2",0]}},` +
+			`"2":{"class_type":"X","inputs":{"b":["1",0],"c":["3",0]}},` +
+			`"3":{"class_type":"X","inputs":{"d":["2",1]}}}`,
+			[]string{`node "2" input "b" links to node "1"`,
+				`node "2" input "c" links to node "3", node "3" input "d" links to node "2"`}},
+		{"link with a numeric node id", `{"4":{"class_type":"X","inputs":{}},` +
+			`"6":{"class_type":"Y","inputs":{"model":[4,0]}}}`,
+			[]string{`node "6" input "model" looks like a link but its node id is a number; ` +
+				`ComfyUI's API format writes ["4",0]`}},
+		{"invalid UTF-8", "{\"1\":{\"class_type\":\"X\",\n\"inputs\":{\"text\":\"caf\xe9\"}}}",
+			[]string{"invalid UTF-8 byte 0xe9 at byte offset 45 (line 2, column 22)"}},
+		{"invalid UTF-8 after multibyte text", "{\"1\":{\"class_type\":\"X\",\"inputs\":" +
+			"{\"text\":\"日本\xff\"}}}", []string{"0xff at byte offset 47 (line 1, column 44)"}},
+		{"invalid UTF-8 in an envelope", "{\"prompt\":{\"1\":{\"class_type\":\"X\"," +
+			"\"inputs\":{\"t\":\"\xc3\"}}}}", []string{"invalid UTF-8 byte 0xc3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +130,53 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("Check = %v, want at least %d problems", probs, len(tt.want))
 			}
 		})
+	}
+}
+
+// TestParseLiteralLists checks values that look like links but are not:
+// ComfyUI reads them as literal lists, and so does Parse.
+func TestParseLiteralLists(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{"two numbers naming no node", `{"1":{"class_type":"X","inputs":{"size":[512,768]}}}`},
+		{"wrapped list", `{"1":{"class_type":"X","inputs":{"l":{"__value__":[1,0]}}}}`},
+		{"three elements", `{"1":{"class_type":"X","inputs":{"l":[1,0,0]}}}`},
+		{"fraction", `{"1":{"class_type":"X","inputs":{"l":[1,0.5]}}}`},
+		{"diamond, not a cycle", `{"1":{"class_type":"X","inputs":{}},` +
+			`"2":{"class_type":"X","inputs":{"a":["1",0]}},` +
+			`"3":{"class_type":"X","inputs":{"a":["1",0]}},` +
+			`"4":{"class_type":"X","inputs":{"a":["2",0],"b":["3",0]}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got, _ := g.MarshalJSON()
+			if string(got) != tt.in {
+				t.Errorf("round trip = %s, want %s", got, tt.in)
+			}
+		})
+	}
+}
+
+// TestCheckLongChain checks that a chain of many linked nodes is no cycle
+// and does not exhaust the stack.
+func TestCheckLongChain(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"0":{"class_type":"X","inputs":{}}`)
+	const n = 20000
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `,"%d":{"class_type":"X","inputs":{"a":["%d",0]}}`, i, i-1)
+	}
+	fmt.Fprintf(&b, `,"loop":{"class_type":"X","inputs":{"a":["%d",0],"b":["loop",0]}}}`, n)
+	_, err := Parse([]byte(b.String()))
+	want := `links form a cycle: node "loop" input "b" links to node "loop" itself`
+	if err == nil || err.Error() != want {
+		t.Errorf("Parse error = %v, want exactly %q", err, want)
 	}
 }
 

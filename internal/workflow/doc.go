@@ -10,7 +10,14 @@
 // Parse refuses UI format with an error wrapping ErrUIFormat that tells the
 // operator to use ComfyUI's "Export (API)". Parsing is lossless: every value
 // keeps its JSON text, so a seed of 18446744073709551615 or a cfg of 7.50
-// comes back byte-for-byte, and node and input order are kept.
+// comes back byte-for-byte, and node and input order are kept. For the same
+// reason a file that is not valid UTF-8 is refused, naming the first bad
+// byte, instead of being read with U+FFFD in its place.
+//
+// Parse also refuses graphs ComfyUI cannot run: links to missing nodes,
+// cycles of links (each named node by node), and links written with a
+// number for the node id ([4, 0] where a node "4" exists), which ComfyUI
+// reads as a literal list rather than a link.
 //
 // # Injection points
 //
@@ -48,7 +55,12 @@
 // set ModelSamplingFlux unless it is listed); params.model also selects the
 // loader LoRAs are inserted after (a class the engine does not know is taken
 // to have MODEL at output 0 and no CLIP). Unknown point names, nodes not in the
-// graph and inputs not on the node are errors.
+// graph, inputs not on the node and inputs that hold a link (Render would cut
+// the graph by writing a value over it) are errors.
+//
+// The template's own values of the numeric points (seed, steps, cfg,
+// guidance, width, height, batch_size) must be numbers within ComfyUI's
+// ranges (see Request); Inspection.Problems lists those that are not.
 //
 // # LoRAs
 //
@@ -59,12 +71,15 @@
 // the encoders). Every former consumer of the loader's MODEL output, and of
 // its CLIP output for LoraLoader, is re-pointed to the last node of the
 // chain. New nodes get ids after the largest numeric id and come last.
+// Render refuses LoRAs when nothing reads the loader's MODEL output, since
+// the chain would change nothing.
 //
 // LoRA nodes already in the template are kept as they are: the requested
 // chain goes between the loader and them, so both apply. With
 // Request.ReplaceLoras the template's LoRA nodes chained after the loader
 // (Inspection.Loras) are removed first, their consumers re-pointed to their
-// inputs.
+// inputs; a LoRA node read at an output nothing can replace is not removed,
+// and Render fails.
 //
 // # Rendering
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Graph is a parsed API-format workflow. It keeps every value as the JSON
@@ -46,6 +47,9 @@ type input struct {
 	raw    json.RawMessage // the value as written (compacted)
 	isLink bool
 	link   Link
+	// numID is set when the value is a literal [<integer>, <integer>]: a
+	// link whose node id was written as a number if a node has that id.
+	numID string
 }
 
 // maxParseIssues bounds how many structural problems Parse lists.
@@ -157,6 +161,9 @@ func (n *node) parseInputs(raw json.RawMessage) []error {
 			issues = append(issues, fmt.Errorf("node %q input %q: %w", n.id, name, err))
 		}
 		in.isLink, in.link = isLink, link
+		if !isLink && err == nil {
+			in.numID = numericLinkID(v)
+		}
 		n.inputs = append(n.inputs, in)
 		return nil
 	})
@@ -193,7 +200,26 @@ func parseLink(v json.RawMessage) (Link, bool, error) {
 	return l, true, nil
 }
 
-// checkLinks reports links to nodes that are not in the graph.
+// numericLinkID returns the id text of a value shaped [<integer>,
+// <integer ≥ 0>], which ComfyUI takes for a literal list, not a link, and
+// "" for any other value.
+func numericLinkID(v json.RawMessage) string {
+	var parts []json.RawMessage
+	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &parts) != nil || len(parts) != 2 {
+		return ""
+	}
+	id, err := strconv.ParseUint(string(parts[0]), 10, 64)
+	if err != nil {
+		return ""
+	}
+	if _, err := strconv.ParseUint(string(parts[1]), 10, 31); err != nil {
+		return ""
+	}
+	return strconv.FormatUint(id, 10)
+}
+
+// checkLinks reports links to nodes that are not in the graph, links whose
+// node id is written as a number, and cycles.
 func (g *Graph) checkLinks() []error {
 	var issues []error
 	for _, id := range g.order {
@@ -202,9 +228,97 @@ func (g *Graph) checkLinks() []error {
 				issues = append(issues, fmt.Errorf("node %q input %q links to node %q, "+
 					"which is not in the graph", id, in.name, in.link.Node))
 			}
+			if in.numID != "" && g.nodes[in.numID] != nil {
+				issues = append(issues, fmt.Errorf("node %q input %q looks like a link but "+
+					"its node id is a number; ComfyUI's API format writes %s, and reads %s "+
+					"as a literal list", id, in.name, linkFromNumeric(in.raw), in.raw))
+			}
+		}
+	}
+	return append(issues, g.findCycles()...)
+}
+
+// linkFromNumeric rewrites [4,0] as the link ["4",0].
+func linkFromNumeric(raw json.RawMessage) string {
+	var parts []json.Number
+	if json.Unmarshal(raw, &parts) != nil || len(parts) != 2 {
+		return string(raw)
+	}
+	return `["` + parts[0].String() + `",` + parts[1].String() + `]`
+}
+
+// findCycles reports every cycle of links, one per link that closes a
+// cycle: ComfyUI cannot run nodes that wait on each other. It walks the
+// graph depth first without recursion, so that a long chain cannot exhaust
+// the stack.
+func (g *Graph) findCycles() []error {
+	const (
+		unseen = iota
+		open   // on the current path
+		done
+	)
+	state := make(map[string]int, len(g.order))
+	var issues []error
+	for _, root := range g.order {
+		if state[root] != unseen {
+			continue
+		}
+		state[root] = open
+		path := []walkFrame{{n: g.nodes[root]}}
+		for len(path) > 0 {
+			top := &path[len(path)-1]
+			if top.next == len(top.n.inputs) {
+				state[top.n.id] = done
+				path = path[:len(path)-1]
+				continue
+			}
+			in := top.n.inputs[top.next]
+			top.next++
+			if !in.isLink || g.nodes[in.link.Node] == nil {
+				continue
+			}
+			switch src := in.link.Node; state[src] {
+			case open:
+				issues = append(issues, cycleError(path, src))
+			case unseen:
+				state[src] = open
+				path = append(path, walkFrame{n: g.nodes[src]})
+			}
 		}
 	}
 	return issues
+}
+
+// walkFrame is one node on findCycles' path and the next input to follow;
+// the input before next is the link to the following frame.
+type walkFrame struct {
+	n    *node
+	next int
+}
+
+// cycleError describes the cycle closed by the link just followed from the
+// last node of path back to node to, which is on path.
+func cycleError(path []walkFrame, to string) error {
+	start := len(path) - 1
+	for path[start].n.id != to {
+		start--
+	}
+	last := path[len(path)-1]
+	if start == len(path)-1 {
+		return fmt.Errorf("links form a cycle: node %q input %q links to node %q itself",
+			to, last.n.inputs[last.next-1].name, to)
+	}
+	steps := make([]string, 0, len(path)-start)
+	for k := start; k < len(path); k++ {
+		f := path[k]
+		next := to
+		if k+1 < len(path) {
+			next = path[k+1].n.id
+		}
+		steps = append(steps, fmt.Sprintf("node %q input %q links to node %q",
+			f.n.id, f.n.inputs[f.next-1].name, next))
+	}
+	return fmt.Errorf("links form a cycle: %s", strings.Join(steps, ", "))
 }
 
 // Len returns the number of nodes.

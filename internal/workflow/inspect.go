@@ -93,7 +93,9 @@ func (ins *Inspection) Point(name string) *Point {
 }
 
 // Problems lists what makes the graph unusable: required points that are
-// missing, links that hide a point, and inputs two points would set. Every
+// missing, links that hide a point, template values of numeric points that
+// ComfyUI would refuse (not a number, or out of its range), and inputs two
+// points would set. Every
 // problem's Field is "workflow_json". It is empty when Render can fill the
 // graph.
 func (ins *Inspection) Problems() Problems {
@@ -109,6 +111,7 @@ func (ins *Inspection) Problems() Problems {
 			probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
 				"%s: %s; name the point in params.%s", p.Name, u, p.Name)})
 		}
+		probs = append(probs, valueProblems(p)...)
 	}
 	for _, c := range ins.Conflicts {
 		probs = append(probs, Problem{"workflow_json", c})
@@ -164,6 +167,11 @@ func (g *Graph) inspect(p Params) (*Inspection, Problems) {
 		ins.Points = append(ins.Points, pt)
 	}
 	f.dropSharedText(ins)
+	if ins.Loader != nil && len(ins.Loader.ModelConsumers) == 0 {
+		mp := ins.Point(PointModel)
+		mp.Notes = append(mp.Notes, fmt.Sprintf("node %q: the model loader's MODEL output "+
+			"is not used by any node, so Render refuses requested LoRAs", ins.Loader.Node))
+	}
 	ins.Conflicts = conflicts(ins.Points)
 	return ins, probs
 }
@@ -321,18 +329,14 @@ func (f *finder) explainNoOutput(pt *Point) {
 	}
 }
 
-// explicitPoint builds a point from references checked by checkParams.
+// explicitPoint builds a point from references checked by checkParams,
+// which refuses inputs that hold links.
 func (f *finder) explicitPoint(name string, refs []Ref) Point {
 	pt := Point{Name: name, Explicit: true}
 	for _, r := range refs {
 		n := f.g.nodes[r.Node]
-		in := n.input(r.Input)
 		pt.Targets = append(pt.Targets, Target{Node: n.id, Class: n.class, Input: r.Input,
-			Value: in.raw})
-		if in.isLink {
-			pt.Notes = append(pt.Notes, fmt.Sprintf("%s is a link to node %q; Render "+
-				"replaces it with a value", r, in.link.Node))
-		}
+			Value: n.input(r.Input).raw})
 	}
 	return pt
 }

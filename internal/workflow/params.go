@@ -111,6 +111,9 @@ func (g *Graph) checkParams(p Params) (map[string][]Ref, Problems) {
 			if err == nil {
 				err = g.checkRef(r)
 			}
+			if err == nil {
+				err = g.checkValueRef(name, r)
+			}
 			if err != nil {
 				probs = append(probs, Problem{field, err.Error()})
 				ok = false
@@ -142,4 +145,29 @@ func (g *Graph) checkRef(r Ref) error {
 			r, r.Node, n.class, r.Input, strings.Join(have, ", "))
 	}
 	return nil
+}
+
+// pointHolds names what each point's input holds, for error messages.
+var pointHolds = map[string]string{
+	PointPrompt: "the text", PointNegativePrompt: "the text", PointSeed: "the seed",
+	PointSteps: "the step count", PointCFG: "the cfg scale", PointGuidance: "the guidance",
+	PointWidth: "the width", PointHeight: "the height", PointBatchSize: "the batch size",
+	PointModel: "the model file name", PointOutput: "the filename prefix",
+}
+
+// checkValueRef refuses a reference to an input that holds a link: Render
+// would replace the link with a value and cut the graph apart (a prompt
+// written into CLIPTextEncode.clip). For a link from a primitive node it
+// names the primitive's value instead.
+func (g *Graph) checkValueRef(point string, r Ref) error {
+	in := g.nodes[r.Node].input(r.Input)
+	if !in.isLink {
+		return nil
+	}
+	hint := ""
+	if src := g.nodes[in.link.Node]; primitiveClasses[src.class] {
+		hint = fmt.Sprintf(", here %s.value", src.id)
+	}
+	return fmt.Errorf("%s holds a link (to node %s), not a value; name the input that holds "+
+		"%s%s", r, in.link.Node, pointHolds[point], hint)
 }

@@ -93,14 +93,16 @@ func (g *Graph) Render(r Request) ([]byte, error) {
 	if !r.ReplaceLoras && len(r.Loras) == 0 {
 		return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
 	}
-	idx := c.consumerIndex() // after fill, which may turn links into values
+	idx := c.consumerIndex()
 	if r.ReplaceLoras {
 		if err := c.removeLoras(idx, ins.Loras); err != nil {
 			return nil, fmt.Errorf("removing template LoRAs: %w", err)
 		}
 	}
 	if len(r.Loras) > 0 {
-		c.insertLoras(idx, ins.Loader, r.Loras)
+		if err := c.insertLoras(idx, ins.Loader, r.Loras); err != nil {
+			return nil, fmt.Errorf("inserting LoRAs: %w", err)
+		}
 	}
 	return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
 }
@@ -270,6 +272,9 @@ func (c *Graph) removeLoras(idx consumerIndex, loras []TemplateLora) error {
 				idx.repoint(Link{n.id, 1}, clip)
 			}
 		}
+		if err := c.checkUnread(n, removed); err != nil {
+			return err
+		}
 		delete(c.nodes, n.id)
 		removed[n.id] = true
 	}
@@ -277,11 +282,35 @@ func (c *Graph) removeLoras(idx consumerIndex, loras []TemplateLora) error {
 	return nil
 }
 
+// checkUnread fails when a node other than the removed ones still reads an
+// output of n that removeLoras had nothing to re-point to (output 1 of a
+// LoraLoaderModelOnly, which has none), so that removing n would leave a
+// dangling link.
+func (c *Graph) checkUnread(n *node, removed map[string]bool) error {
+	for _, id := range c.order {
+		if removed[id] || id == n.id {
+			continue
+		}
+		for _, in := range c.nodes[id].inputs {
+			if in.isLink && in.link.Node == n.id {
+				return fmt.Errorf("node %q (%s): node %q input %q reads its output %d, "+
+					"which nothing can replace", n.id, n.class, id, in.name, in.link.Output)
+			}
+		}
+	}
+	return nil
+}
+
 // insertLoras chains loras after the loader and re-points every former
 // consumer of the loader's MODEL (and CLIP) output to the end of the chain.
-func (c *Graph) insertLoras(idx consumerIndex, l *Loader, loras []Lora) {
+// It fails when nothing consumes the MODEL output, since the chain would
+// then be left dangling and change nothing.
+func (c *Graph) insertLoras(idx consumerIndex, l *Loader, loras []Lora) error {
 	model := Link{l.Node, l.ModelOutput}
 	modelUsers := idx[model]
+	if len(modelUsers) == 0 {
+		return fmt.Errorf("node %q (%s): %s", l.Node, l.Class, modelUnused)
+	}
 	var clip Link
 	var clipUsers []*input
 	if l.CLIPOutput >= 0 {
@@ -323,7 +352,13 @@ func (c *Graph) insertLoras(idx consumerIndex, l *Loader, loras []Lora) {
 	for _, in := range clipUsers {
 		in.point(clip)
 	}
+	return nil
 }
+
+// modelUnused says why LoRAs cannot go after a loader whose MODEL output
+// nothing reads.
+const modelUnused = "the model loader's MODEL output is not used by any node; " +
+	"the LoRA chain would have no effect"
 
 func linkInput(name string, l Link) input {
 	return input{name: name, raw: appendLink(nil, l), isLink: true, link: l}

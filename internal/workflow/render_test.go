@@ -247,6 +247,27 @@ func TestCheck(t *testing.T) {
 			{"params.seed", `99.seed: node "99" is not in the graph`},
 			{"params.steps", `empty list; name at least one "node.input"`},
 		}},
+		{name: "explicit points on links", fixture: "sdxl.json", params: Params{
+			"prompt": {"6.clip"}, "negative_prompt": {"7.text", "7.clip"},
+			"seed": {"3.model"}, "width": {"3.latent_image"}, "model": {"9.images"},
+		}, want: []Problem{
+			{"params.model", "9.images holds a link (to node 8), not a value; name the " +
+				"input that holds the model file name"},
+			{"params.negative_prompt", "7.clip holds a link (to node 4), not a value; name " +
+				"the input that holds the text"},
+			{"params.prompt", "6.clip holds a link (to node 4), not a value; name the input " +
+				"that holds the text"},
+			{"params.seed", "3.model holds a link (to node 4), not a value; name the input " +
+				"that holds the seed"},
+			{"params.width", "3.latent_image holds a link (to node 5), not a value; name " +
+				"the input that holds the width"},
+		}},
+		{name: "explicit point on a primitive's link", fixture: "width_link_primitive.json",
+			params: Params{"width": {"5.width"}}, want: []Problem{{"params.width",
+				"5.width holds a link (to node 20), not a value; name the input that holds " +
+					"the width, here 20.value"}}},
+		{name: "explicit point on the primitive", fixture: "width_link_primitive.json",
+			params: Params{"width": {"20.value"}, "prompt": {"21.value"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +276,143 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCheckTemplateValues checks the template's values of numeric points
+// against the ranges ComfyUI accepts.
+func TestCheckTemplateValues(t *testing.T) {
+	sampler := func(seed, steps, cfg string) string {
+		return `{"class_type":"KSampler","inputs":{"seed":` + seed + `,"steps":` + steps +
+			`,"cfg":` + cfg + `,"model":["1",0],"positive":["2",0],"negative":["3",0],` +
+			`"latent_image":["4",0]}}`
+	}
+	latent := func(w, h, b string) string {
+		return `{"class_type":"EmptyLatentImage","inputs":{"width":` + w + `,"height":` + h +
+			`,"batch_size":` + b + `}}`
+	}
+	tests := []struct {
+		name   string
+		extra  map[string]string
+		params Params
+		want   []string // messages, in order
+	}{
+		{name: "edges of every range", extra: map[string]string{
+			"4": latent("16", "16384", "4096"),
+			"5": sampler("18446744073709551615", "10000", "100"),
+		}},
+		{name: "low edges and other spellings", extra: map[string]string{
+			"4": latent("16.0", "1.6e4", "1"), "5": sampler("0", "1", "0.0"),
+		}},
+		{name: "seed as a float", extra: map[string]string{"5": sampler("1e3", "20", "7")}},
+		{name: "huge steps", extra: map[string]string{
+			"5": sampler("1", "123456789012345678901234567890", "7"),
+		}, want: []string{"steps: 5.steps is 123456789012345678901234567890, outside " +
+			"ComfyUI's range 1…10000"}},
+		{name: "seeds out of range", extra: map[string]string{
+			"5": sampler("18446744073709551616", "20", "7"),
+		}, want: []string{"seed: 5.seed is 18446744073709551616, outside ComfyUI's range " +
+			"0…18446744073709551615"}},
+		{name: "negative seed", extra: map[string]string{"5": sampler("-1", "20", "7")},
+			want: []string{"seed: 5.seed is -1, outside ComfyUI's range 0…18446744073709551615"}},
+		{name: "every point wrong", extra: map[string]string{
+			"4": latent("8", "16385", "0"), "5": sampler(`"7"`, "0", "100.5"),
+			"8": `{"class_type":"FluxGuidance","inputs":{"guidance":-0.5,"conditioning":["2",0]}}`,
+		}, want: []string{
+			`seed: 5.seed is "7", a string, not a number`,
+			"steps: 5.steps is 0, outside ComfyUI's range 1…10000",
+			"cfg: 5.cfg is 100.5, outside ComfyUI's range 0…100",
+			"guidance: 8.guidance is -0.5, outside ComfyUI's range 0…100",
+			"width: 4.width is 8, outside ComfyUI's range 16…16384",
+			"height: 4.height is 16385, outside ComfyUI's range 16…16384",
+			"batch_size: 4.batch_size is 0, outside ComfyUI's range 1…4096",
+		}},
+		{name: "not numbers", extra: map[string]string{
+			"4": latent("null", "true", `{"a":1}`), "5": sampler("1", "1e999", "7"),
+		}, want: []string{
+			"steps: 5.steps is 1e999, outside ComfyUI's range 1…10000",
+			"width: 4.width is null, null, not a number",
+			"height: 4.height is true, a boolean, not a number",
+			`batch_size: 4.batch_size is {"a":1}, an object, not a number`,
+		}},
+		{name: "long value cut", extra: map[string]string{
+			"5": sampler("1", "1"+strings.Repeat("0", 60), "7"),
+		}, want: []string{"steps: 5.steps is 1" + strings.Repeat("0", 38) + "…, outside " +
+			"ComfyUI's range 1…10000"}},
+		{name: "value behind a primitive", extra: map[string]string{
+			"4": `{"class_type":"EmptyLatentImage","inputs":{"width":["8",0],"height":512,` +
+				`"batch_size":1}}`,
+			"8": `{"class_type":"PrimitiveInt","inputs":{"value":99999}}`,
+		}, want: []string{"width: 8.value is 99999, outside ComfyUI's range 16…16384"}},
+		{name: "explicit point", extra: map[string]string{
+			"8": `{"class_type":"MySize","inputs":{"w":4}}`,
+		}, params: Params{"width": {"8.w"}},
+			want: []string{"width: 8.w is 4, outside ComfyUI's range 16…16384"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, p := range Check(graphWith(t, tt.extra), tt.params) {
+				if p.Field != "workflow_json" {
+					t.Errorf("problem field %q, want workflow_json", p.Field)
+				}
+				got = append(got, p.Message)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRenderLorasNeedAConsumer checks that LoRAs are refused when nothing
+// reads the loader's MODEL output, instead of being left dangling.
+func TestRenderLorasNeedAConsumer(t *testing.T) {
+	// The sampler's model comes from a custom node; the checkpoint serves
+	// only CLIP and VAE.
+	g := mustParse(t, graphWith(t, map[string]string{
+		"5": `{"class_type":"KSampler","inputs":{"seed":1,"steps":20,"cfg":7,` +
+			`"model":["8",0],"positive":["2",0],"negative":["3",0],"latent_image":["4",0]}}`,
+		"8": `{"class_type":"MyModelLoader","inputs":{"file":"m"}}`,
+	}))
+	ins, err := g.Inspect(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNote := `node "1": the model loader's MODEL output is not used by any node, so ` +
+		`Render refuses requested LoRAs`
+	if diff := cmp.Diff([]string{wantNote}, ins.Point(PointModel).Notes); diff != "" {
+		t.Errorf("model notes (-want +got):\n%s", diff)
+	}
+	if _, err := g.Render(Request{Prompt: "p"}); err != nil {
+		t.Errorf("Render without LoRAs: %v", err)
+	}
+	_, err = g.Render(Request{Prompt: "p", Loras: oneLora})
+	want := `inserting LoRAs: node "1" (CheckpointLoaderSimple): the model loader's MODEL ` +
+		`output is not used by any node; the LoRA chain would have no effect`
+	if err == nil || err.Error() != want {
+		t.Errorf("Render with a LoRA: error = %v, want %q", err, want)
+	}
+}
+
+// TestReplaceLorasKeepsLinksWhole checks that removing a template LoRA whose
+// missing output 1 is read fails rather than leaving a dangling link.
+func TestReplaceLorasKeepsLinksWhole(t *testing.T) {
+	g := mustParse(t, graphWith(t, map[string]string{
+		"5": `{"class_type":"KSampler","inputs":{"seed":1,"steps":20,"cfg":7,` +
+			`"model":["8",0],"positive":["2",0],"negative":["3",0],"latent_image":["4",0]}}`,
+		"8": `{"class_type":"LoraLoaderModelOnly","inputs":{"lora_name":"l","strength_model":1,` +
+			`"model":["1",0]}}`,
+		"9": `{"class_type":"Custom","inputs":{"x":["8",1]}}`,
+	}))
+	_, err := g.Render(Request{Prompt: "p", ReplaceLoras: true})
+	want := `removing template LoRAs: node "8" (LoraLoaderModelOnly): node "9" input "x" ` +
+		`reads its output 1, which nothing can replace`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	if _, err := g.Render(Request{Prompt: "p", Loras: oneLora}); err != nil {
+		t.Errorf("keeping the template LoRA: %v", err)
 	}
 }
 
