@@ -156,7 +156,7 @@ export async function requestFull<T>(
   const text = await res.text()
   let data: T
   try {
-    data = (text ? JSON.parse(text) : undefined) as T
+    data = (text ? parseJSON<T>(text) : undefined) as T
   } catch {
     throw new ApiError(
       res.status,
@@ -173,6 +173,51 @@ export async function request<T>(
   opts: RequestOptions = {},
 ): Promise<T> {
   return (await requestFull<T>(path, opts)).data
+}
+
+interface ReviverContext {
+  source?: string
+}
+
+type RawJSONFn = (text: string) => unknown
+const rawJSON = (JSON as unknown as { rawJSON?: RawJSONFn }).rawJSON
+
+/**
+ * keepNumberText is a JSON.parse reviver that keeps the text of numbers a
+ * JavaScript number would change (1.0, 3.50, integers past 2^53) as
+ * JSON.rawJSON values, which JSON.stringify writes back as they came.
+ * Workflow graphs are stored byte-exact, so a console edit elsewhere in
+ * the draft must not rewrite them. Where the engine lacks source text
+ * access the value is used as parsed.
+ */
+function keepNumberText(
+  this: unknown,
+  _key: string,
+  value: unknown,
+  context?: ReviverContext,
+): unknown {
+  if (
+    typeof value === 'number' &&
+    rawJSON &&
+    context?.source !== undefined &&
+    context.source !== String(value)
+  ) {
+    return rawJSON(context.source)
+  }
+  return value
+}
+
+/** parseJSON parses JSON keeping the text of numbers (see keepNumberText). */
+export function parseJSON<T>(text: string): T {
+  return JSON.parse(
+    text,
+    keepNumberText as (this: unknown, k: string, v: unknown) => unknown,
+  ) as T
+}
+
+/** cloneJSON deep-copies a JSON value, numbers' text included. */
+export function cloneJSON<T>(v: T): T {
+  return parseJSON<T>(JSON.stringify(v))
 }
 
 /** isApiError tells an ApiError, optionally with the given status. */
