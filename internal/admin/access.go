@@ -129,6 +129,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.DeleteUserSessions(r.Context(), name); err != nil {
 			return err
 		}
+		s.authChange()
 	}
 	p := principalFrom(r.Context())
 	s.audit(r, p.Name, "user.update", "user:"+name, strings.Join(changes, ", "))
@@ -171,6 +172,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteUser(r.Context(), name); err != nil {
 		return err
 	}
+	s.authChange()
 	p := principalFrom(r.Context())
 	s.audit(r, p.Name, "user.delete", "user:"+name, "deleted")
 	w.WriteHeader(http.StatusNoContent)
@@ -228,6 +230,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		fmt.Sprintf("created %s token %q (role %s)", kind, t.Name, role))
 	if kind == TokenSync {
 		s.log.Info("sync token created; the sync API now requires a token", "token_id", t.ID)
+		s.authChange() // readers of the open API must now show a token
 	}
 	httperr.JSON(w, http.StatusCreated, map[string]any{"id": t.ID, "name": t.Name,
 		"kind": t.Kind, "role": t.Role, "token": secret, "created_at": t.CreatedAt,
@@ -246,6 +249,12 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return err
+	}
+	s.revoked.Store(id, struct{}{})
+	s.authChange() // held streams and long polls of this token end now
+	if open, err := s.SyncOpen(r.Context()); err == nil && open {
+		s.log.Warn("last sync token revoked: the sync API is open again to anyone on "+
+			"loopback; create a sync token to close it", "token_id", id)
 	}
 	p := principalFrom(r.Context())
 	s.audit(r, p.Name, "token.revoke", fmt.Sprintf("token:%d", id), "revoked")

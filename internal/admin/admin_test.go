@@ -785,3 +785,99 @@ func TestInspectWorkflowUpload(t *testing.T) {
 		}
 	}
 }
+
+func TestRevocationEndsHeldStreamsAndPolls(t *testing.T) {
+	e := newEnv(t, envOptions{loopback: true})
+	e.importStarter(e.tokens[admin.RoleEditor])
+	e.publish("one")
+	var tok struct {
+		ID    int64
+		Token string
+	}
+	e.do(nil, "POST", "/api/admin/tokens", e.tokens[admin.RoleAdmin],
+		map[string]string{"name": "main-1", "kind": "sync"}, http.StatusCreated, &tok)
+	events := openStream(t, e, "/api/admin/config-sync/stream?version=1", tok.Token)
+	watch := make(chan int, 1)
+	go func() {
+		s, _, _ := e.send(nil, "GET", "/api/admin/config-sync/watch?version=1&timeout=20s",
+			tok.Token, nil)
+		watch <- s
+	}()
+	time.Sleep(200 * time.Millisecond)
+	e.do(nil, "DELETE", fmt.Sprintf("/api/admin/tokens/%d", tok.ID), e.tokens[admin.RoleAdmin],
+		nil, http.StatusNoContent, nil)
+	select {
+	case s := <-watch:
+		if s != http.StatusUnauthorized {
+			t.Errorf("held long poll after revocation: status %d, want 401", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("held long poll not ended by the revocation")
+	}
+	e.editDraft(func(s *config.Snapshot) { s.Models[0].SortOrder = 5 })
+	e.publish("after revocation")
+	select {
+	case ev, ok := <-events:
+		if ok && ev.event != "revoked" {
+			t.Errorf("revoked stream received %q (id %s)", ev.event, ev.id)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("revoked stream neither ended nor said so")
+	}
+}
+
+func TestConcurrentPublishesOfOneDraft(t *testing.T) {
+	e := newEnv(t)
+	e.importStarter(e.tokens[admin.RoleEditor])
+	var wg sync.WaitGroup
+	statuses := make(chan int, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, _, _ := e.send(nil, "POST", "/api/admin/releases", e.tokens[admin.RolePublisher],
+				map[string]string{"message": "race"})
+			statuses <- s
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	created := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+		default:
+			t.Errorf("unexpected status %d", s)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d releases created from one draft, want 1", created)
+	}
+}
+
+func TestCrossOriginRefusalIsJSONAndRefusalsAreAudited(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("root", "root-password")
+	var out struct{ Error struct{ Code string } }
+	e.do(c, "POST", "/api/admin/tokens", "", map[string]string{"name": "x", "kind": "sync"},
+		http.StatusForbidden, &out, "Origin", "https://evil.example",
+		"Sec-Fetch-Site", "cross-site")
+	if out.Error.Code != "cross_origin" {
+		t.Errorf("cross-origin refusal code %q", out.Error.Code)
+	}
+	e.send(nil, "POST", "/api/admin/releases", e.tokens[admin.RoleViewer], map[string]string{})
+	e.send(nil, "PUT", "/api/admin/draft", "", []byte(`{}`), "If-Match", "0")
+	var audit struct{ Entries []admin.AuditEntry }
+	e.do(nil, "GET", "/api/admin/audit?action=access.denied", e.tokens[admin.RoleViewer], nil,
+		http.StatusOK, &audit)
+	var actors []string
+	for _, a := range audit.Entries {
+		actors = append(actors, a.Actor)
+	}
+	if len(audit.Entries) < 2 {
+		t.Errorf("access.denied entries by %v, want the viewer's 403 and the anonymous 401",
+			actors)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -79,6 +80,11 @@ func (s *Server) authenticate(r *http.Request) (p principal, ok bool, err error)
 				s.log.Warn("recording token use failed", "token_id", t.ID, "err", err)
 			}
 		}
+		if _, gone := s.revoked.Load(t.ID); gone {
+			// Revoked by another process since the last refresh of the set.
+			return p, true, httperr.New(http.StatusUnauthorized, "unauthorized",
+				"the bearer token is unknown or revoked")
+		}
 		return principal{Name: "token:" + t.Name, Role: t.Role, Via: string(t.Kind),
 			TokenID: t.ID}, true, nil
 	}
@@ -116,15 +122,23 @@ func (s *Server) authorize(min Role, fn func(http.ResponseWriter, *http.Request)
 		}
 		if !ok {
 			s.metrics.authFailures.WithLabelValues("missing").Inc()
+			if r.Method != http.MethodGet {
+				s.audit(r, "anonymous", "access.denied", r.Method+" "+r.URL.Path,
+					"refused: not signed in (401)")
+			}
 			return httperr.ErrUnauthorized
 		}
 		if p.Via == string(TokenSync) {
 			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			s.audit(r, p.Name, "access.denied", r.Method+" "+r.URL.Path,
+				"refused: sync tokens may only read the sync API (403)")
 			return httperr.New(http.StatusForbidden, "forbidden",
 				"sync tokens may only read the sync API")
 		}
 		if !p.Role.Allows(min) {
 			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			s.audit(r, p.Name, "access.denied", r.Method+" "+r.URL.Path,
+				fmt.Sprintf("refused: needs the %s role, has %s (403)", min, p.Role))
 			return httperr.New(http.StatusForbidden, "forbidden",
 				fmt.Sprintf("this needs the %s role; you are %s", min, p.Role))
 		}
@@ -195,12 +209,14 @@ func checkPassword(p string) error {
 	return nil
 }
 
-var userNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$`)
+var userNamePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._@-]{0,63}$`)
 
-// CheckUserName checks a user name.
+// CheckUserName checks a user name: 1-64 letters (any script), digits,
+// '.', '_', '@' or '-', starting with a letter or digit.
 func CheckUserName(n string) error {
 	if !userNamePattern.MatchString(n) {
-		return fmt.Errorf("user name %q must be 1-64 letters, digits, '.', '_', '@' or '-'", n)
+		return fmt.Errorf("user name %q must be 1-64 letters, digits, '.', '_', '@' or '-', "+
+			"starting with a letter or digit", clip(n, 80))
 	}
 	return nil
 }
@@ -335,7 +351,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		errors.Is(err, ErrNotFound) || u.Disabled {
 		s.limiter.fail(ipKey, userKey)
 		s.metrics.authFailures.WithLabelValues("bad_password").Inc()
-		s.audit(r, req.Name, "login.failed", "user:"+req.Name, "wrong name or password")
+		name := clip(req.Name, 64)
+		s.audit(r, name, "login.failed", "user:"+name, "wrong name or password")
 		return httperr.New(http.StatusUnauthorized, "bad_credentials", "wrong name or password")
 	}
 	s.limiter.succeed(ipKey, userKey)
@@ -376,6 +393,17 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// clip shortens s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // audit appends an entry; a failure to record is logged, not returned,
 // because the change it describes has already happened.
 func (s *Server) audit(r *http.Request, actor, action, target, summary string) {
@@ -384,4 +412,55 @@ func (s *Server) audit(r *http.Request, actor, action, target, summary string) {
 	if err := s.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		s.log.Error("writing audit entry failed", "action", action, "actor", actor, "err", err)
 	}
+}
+
+// loadRevoked reads the revoked tokens into the in-memory set.
+func (s *Server) loadRevoked(ctx context.Context) error {
+	ts, err := s.store.ListTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("reading tokens: %w", err)
+	}
+	changed := false
+	for _, t := range ts {
+		if t.RevokedAt != nil {
+			if _, known := s.revoked.LoadOrStore(t.ID, struct{}{}); !known {
+				changed = true
+			}
+		}
+	}
+	if changed {
+		s.authChange()
+	}
+	return nil
+}
+
+// authChange wakes every held stream and long poll to check its reader
+// may still read.
+func (s *Server) authChange() {
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	close(s.authChanged)
+	s.authChanged = make(chan struct{})
+}
+
+func (s *Server) authWatch() <-chan struct{} {
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	return s.authChanged
+}
+
+// stillAllowed reports whether the reader of a held sync request may still
+// read: its token not revoked, its session alive, or the API still open.
+func (s *Server) stillAllowed(r *http.Request) bool {
+	p := principalFrom(r.Context())
+	switch p.Via {
+	case "open":
+		open, err := s.SyncOpen(r.Context())
+		return err == nil && open
+	case string(TokenAPI), string(TokenSync):
+		_, gone := s.revoked.Load(p.TokenID)
+		return !gone
+	}
+	_, ok, err := s.authenticate(r)
+	return ok && err == nil
 }

@@ -40,6 +40,9 @@ func encodeRelease(r Release) (*published, error) {
 	}
 	snap.Version, snap.Hash, snap.PublishedAt, snap.PublishedBy =
 		r.Version, r.Hash, r.PublishedAt.UTC(), r.PublishedBy
+	if snap.SchemaVersion == 0 {
+		snap.SchemaVersion = config.SchemaVersion // releases store the sections only
+	}
 	p := &published{version: r.Version, hash: r.Hash, etag: strconv.Quote(r.Hash),
 		publishedAt: r.PublishedAt, sections: map[string][]byte{}}
 	if p.all, err = marshalLine(syncAll{snap, r.PublishedAt.UTC(), "backend"}); err != nil {

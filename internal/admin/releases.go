@@ -171,6 +171,10 @@ func (s *Server) draftConflict(r *http.Request, sent *config.Snapshot) error {
 	}
 	details := map[string]any{"current_revision": cur.Revision, "updated_by": cur.UpdatedBy,
 		"updated_at": cur.UpdatedAt.UTC()}
+	p := principalFrom(r.Context())
+	s.audit(r, p.Name, "draft.conflict", "draft", fmt.Sprintf(
+		"refused a stale write (409): the draft is at revision %d, saved by %s",
+		cur.Revision, cur.UpdatedBy))
 	if snap, _, err := config.DecodeJSON(cur.Config, ""); err == nil {
 		if d, err := config.Compare(sent, snap); err == nil {
 			details["changes"] = d
@@ -346,6 +350,20 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) error {
 // current for every waiter.
 func (s *Server) release(r *http.Request, snap *config.Snapshot, message string, force bool,
 	rollbackOf int64) (Release, error) {
+	rel, err := s.releaseLocked(r, snap, message, force, rollbackOf)
+	var he *httperr.Error
+	if errors.As(err, &he) && he.Status < 500 {
+		p := principalFrom(r.Context())
+		s.audit(r, p.Name, "release.refused", "draft", fmt.Sprintf("refused (%d %s): %s",
+			he.Status, he.Code, he.Message))
+	}
+	return rel, err
+}
+
+func (s *Server) releaseLocked(r *http.Request, snap *config.Snapshot, message string,
+	force bool, rollbackOf int64) (Release, error) {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
 	if ps := config.Validate(snap); len(ps) > 0 {
 		return Release{}, httperr.New(http.StatusUnprocessableEntity, "invalid_config",
 			fmt.Sprintf("the config has %d problem(s); nothing was published", len(ps))).With(ps)
@@ -671,6 +689,8 @@ func (s *Server) Seed(ctx context.Context, snap *config.Snapshot, actor, message
 // and records actor in the audit log.
 func (s *Server) Publish(ctx context.Context, snap *config.Snapshot, actor, message string) (
 	Release, error) {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
 	if ps := config.Validate(snap); len(ps) > 0 {
 		return Release{}, fmt.Errorf("config does not validate: %w", ps)
 	}

@@ -58,6 +58,20 @@ type Server struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	// publishMu makes "check the current release, then create the next"
+	// one step within this process, so that concurrent publishes of one
+	// draft give one release, not ten equal ones.
+	publishMu sync.Mutex
+
+	// revoked holds the ids of revoked tokens, so that held streams and
+	// long polls can be ended without a database read per waiter; it is
+	// filled at start, on every local revocation and on each refresh.
+	revoked sync.Map // int64 -> struct{}
+	// authChanged is closed and replaced whenever who may read the sync
+	// API may have changed (a token created or revoked, a user changed).
+	authMu      sync.Mutex
+	authChanged chan struct{}
 }
 
 // NewServer loads the current release and returns a ready Server. Call Run
@@ -82,7 +96,8 @@ func NewServer(ctx context.Context, opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	s := &Server{opt: opt, store: opt.Store, log: opt.Logger, hub: newHub(),
-		reg: prometheus.NewRegistry(), limiter: newLoginLimiter(opt.Now)}
+		reg: prometheus.NewRegistry(), limiter: newLoginLimiter(opt.Now),
+		authChanged: make(chan struct{})}
 	s.metrics = newMetrics(s.reg, s.hub)
 	if err := s.refresh(ctx); err != nil {
 		return nil, err
@@ -128,8 +143,12 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// refresh makes the store's latest release current in the hub.
+// refresh makes the store's latest release current in the hub, and
+// re-reads revoked tokens (revocations made by other processes).
 func (s *Server) refresh(ctx context.Context) error {
+	if err := s.loadRevoked(ctx); err != nil {
+		return err
+	}
 	r, err := s.store.LatestRelease(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -226,7 +245,12 @@ func (s *Server) routes() http.Handler {
 	// Cookie-authenticated, state-changing requests from other origins are
 	// refused (Sec-Fetch-Site / Origin checks); bearer-token clients such as
 	// curl send neither header and pass.
-	handler = http.NewCrossOriginProtection().Handler(handler)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(httperr.Func(s.log, func(http.ResponseWriter, *http.Request) error {
+		return httperr.New(http.StatusForbidden, "cross_origin",
+			"cross-origin request refused: use the console on this service's own address")
+	}))
+	handler = cop.Handler(handler)
 	return httperr.WithRequestID(handler)
 }
 

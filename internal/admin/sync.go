@@ -112,12 +112,22 @@ func (s *Server) syncWatch(w http.ResponseWriter, r *http.Request) error {
 	defer s.metrics.watchers.WithLabelValues("watch").Dec()
 	for {
 		p, changed := s.hub.current()
+		authChanged := s.authWatch()
 		if p != nil && p.version != since {
+			if !s.stillAllowed(r) {
+				return httperr.New(http.StatusUnauthorized, "unauthorized",
+					"your access to the sync API was revoked")
+			}
 			s.metrics.syncRequests.WithLabelValues("watch", "ok").Inc()
 			writeRelease(w, p, p.all)
 			return nil
 		}
 		select {
+		case <-authChanged:
+			if !s.stillAllowed(r) {
+				return httperr.New(http.StatusUnauthorized, "unauthorized",
+					"your access to the sync API was revoked")
+			}
 		case <-changed:
 		case <-timer.C:
 			s.metrics.syncRequests.WithLabelValues("watch", "timeout").Inc()
@@ -159,7 +169,12 @@ func (s *Server) syncStream(w http.ResponseWriter, r *http.Request) error {
 	sent := since
 	for {
 		p, changed := s.hub.current()
+		authChanged := s.authWatch()
 		if p != nil && p.version != sent {
+			if !s.stillAllowed(r) {
+				_, _ = w.Write([]byte("event: revoked\ndata: access to the sync API was revoked\n\n"))
+				return nil
+			}
 			s.metrics.syncRequests.WithLabelValues("stream", "ok").Inc()
 			if _, err := w.Write(p.event); err != nil {
 				return nil
@@ -170,6 +185,11 @@ func (s *Server) syncStream(w http.ResponseWriter, r *http.Request) error {
 			sent = p.version
 		}
 		select {
+		case <-authChanged:
+			if !s.stillAllowed(r) {
+				_, _ = w.Write([]byte("event: revoked\ndata: access to the sync API was revoked\n\n"))
+				return nil
+			}
 		case <-changed:
 		case <-heartbeat.C:
 			if _, err := w.Write([]byte(": heartbeat\n\n")); err != nil {
