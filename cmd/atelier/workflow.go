@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/atelier-dev/atelier/internal/config"
 	"github.com/atelier-dev/atelier/internal/workflow"
 )
 
@@ -94,9 +95,43 @@ func (f *wfParamsFlag) Set(s string) error {
 	return json.Unmarshal([]byte(s), &f.p)
 }
 
+// wfReadFile reads a workflow file within the template size limit. It
+// refuses anything but a regular file before opening it: opening a FIFO
+// waits for a writer, and a device such as /dev/zero never ends.
+func wfReadFile(file string) ([]byte, error) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a regular file; save the workflow to a file "+
+			"and give its path", file, wfFileKind(fi.Mode()))
+	}
+	return config.ReadLimited(file, config.MaxTemplateFileBytes)
+}
+
+// wfFileKind names the kind of a file that is not a regular one.
+func wfFileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
+
 // wfLoad reads and parses file, printing why it cannot be used.
 func wfLoad(file, cmd string, stderr io.Writer) (*workflow.Graph, bool) {
-	data, err := os.ReadFile(file)
+	data, err := wfReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "atelier workflow %s: reading workflow: %v\n", cmd, err)
 		return nil, false
@@ -115,7 +150,8 @@ const wfInspectUsage = `Usage: atelier workflow inspect FILE [--json] [--params 
 Prints the format of a ComfyUI workflow file and every injection point found
 (node id, class, input, current value), or why one is missing. Exits 1 when
 the file is not an API-format workflow or lacks a required point (prompt,
-seed, width, height, model, output).
+seed, width, height, model, output). FILE must be a regular file of at most
+16 MiB.
 `
 
 func workflowInspect(args []string, stdout, stderr io.Writer) int {
@@ -135,7 +171,7 @@ func workflowInspect(args []string, stdout, stderr io.Writer) int {
 		return wfUsageError(stderr, "inspect", err, usage)
 	}
 	file := files[0]
-	data, err := os.ReadFile(file)
+	data, err := wfReadFile(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "atelier workflow inspect: reading workflow: %v\n", err)
 		return 1
@@ -302,7 +338,10 @@ const wfRenderUsage = `Usage: atelier workflow render FILE --prompt TEXT [flags]
 Fills an API-format ComfyUI workflow with a request and prints the graph that
 would be sent to ComfyUI. Values not given keep the template's. Exits 1 when
 the file is not an API-format workflow, lacks a required point, or a value is
-out of range.
+out of range. Prints a warning on stderr, and still exits 0, for a value the
+graph ignores (--negative where the negative is zeroed out, --cfg on a graph
+without cfg) or that ComfyUI will change (a size that is not a multiple of
+what the latent wants: 8, or 16 for SD3/Flux).
 `
 
 func workflowRender(args []string, stdout, stderr io.Writer) int {
@@ -367,7 +406,22 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 	}
 	stdout.Write(out)
 	fmt.Fprintln(stdout)
+	wfWarn(g, req, stderr)
 	return 0
+}
+
+// wfWarn prints what the rendered graph ignores or ComfyUI will change
+// (a --negative with no negative point, a Flux width not a multiple of 16).
+// The main service enforces the family's size multiple itself; here a
+// warning is enough.
+func wfWarn(g *workflow.Graph, req workflow.Request, stderr io.Writer) {
+	ins, err := g.Inspect(req.Params)
+	if err != nil {
+		return // Render has just accepted these params
+	}
+	for _, w := range ins.Warnings(req) {
+		fmt.Fprintf(stderr, "atelier workflow render: warning: %s\n", w)
+	}
 }
 
 // wfDescribeError puts each problem of a render error on its own line.

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/atelier-dev/atelier/internal/config"
 )
 
 const wfTestdata = "../../internal/workflow/testdata/"
@@ -30,9 +34,37 @@ func writeTemp(t *testing.T, name, content string) string {
 const uiWorkflow = `{"last_node_id": 9, "last_link_id": 9, "nodes": [{"id": 3, "type": "KSampler"}],
 "links": [], "groups": [], "config": {}, "extra": {}, "version": 0.4}`
 
+// wfModelUnused is an SD graph whose sampler reads its model from a custom
+// node: the checkpoint's MODEL output is unused.
+const wfModelUnused = `{
+"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "m.safetensors"}},
+"2": {"class_type": "CLIPTextEncode", "inputs": {"text": "p", "clip": ["1", 1]}},
+"3": {"class_type": "CLIPTextEncode", "inputs": {"text": "n", "clip": ["1", 1]}},
+"4": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+"5": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 7, "model": ["8", 0],
+  "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0]}},
+"6": {"class_type": "VAEDecode", "inputs": {"samples": ["5", 0], "vae": ["1", 2]}},
+"7": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x", "images": ["6", 0]}},
+"8": {"class_type": "MyModelLoader", "inputs": {"file": "m"}}}`
+
 func TestWorkflowCLI(t *testing.T) {
 	ui := writeTemp(t, "ui.json", uiWorkflow)
 	notJSON := writeTemp(t, "broken.json", `{"3": `)
+	sdxl, err := os.ReadFile(wfTestdata + "sdxl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// edited writes sdxl.json with one change, which must apply.
+	edited := func(name, old, new string) string {
+		if !strings.Contains(string(sdxl), old) {
+			t.Fatalf("sdxl.json has no %q", old)
+		}
+		return writeTemp(t, name, strings.Replace(string(sdxl), old, new, 1))
+	}
+	cyclic := edited("cyclic.json", `"model": ["4", 0]`, `"model": ["3", 0]`)
+	numericLink := edited("numeric.json", `"model": ["4", 0]`, `"model": [4, 0]`)
+	latin1 := edited("latin1.json", "lighthouse", "caf\xe9")
+	unusedModel := writeTemp(t, "unused.json", wfModelUnused)
 	tests := []struct {
 		name       string
 		args       []string
@@ -40,8 +72,55 @@ func TestWorkflowCLI(t *testing.T) {
 		stdoutHas  []string
 		stderrHas  []string
 		stdoutNot  []string
+		stderrNot  []string
 		jsonStdout bool
 	}{
+		{name: "inspect cycle", args: []string{"workflow", "inspect", cyclic}, code: 1,
+			stderrHas: []string{`links form a cycle: node "3" input "model" links to node ` +
+				`"3" itself`}},
+		{name: "inspect numeric link", args: []string{"workflow", "inspect", numericLink},
+			code: 1, stderrHas: []string{`node "3" input "model" looks like a link but its ` +
+				`node id is a number; ComfyUI's API format writes ["4",0]`}},
+		{name: "inspect invalid UTF-8", args: []string{"workflow", "inspect", latin1}, code: 1,
+			stderrHas: []string{"invalid UTF-8 byte 0xe9", "(line 29, column 30); save the " +
+				"file as UTF-8"}},
+		{name: "inspect params on a link", args: []string{"workflow", "inspect",
+			wfTestdata + "sdxl.json", "--params", `{"prompt":"6.clip"}`}, code: 1,
+			stdoutHas: []string{"params.prompt: 6.clip holds a link (to node 4), not a value; " +
+				"name the input that holds the text"}},
+		{name: "render params on a link", args: []string{"workflow", "render",
+			wfTestdata + "sdxl.json", "--prompt", "hi", "--params", `{"prompt":"6.clip"}`},
+			code: 1, stderrHas: []string{"6.clip holds a link (to node 4)"},
+			stdoutNot: []string{`"clip"`}},
+		{name: "render lora without a model consumer", args: []string{"workflow", "render",
+			unusedModel, "--prompt", "x", "--lora", "a.safetensors:0.8"}, code: 1,
+			stderrHas: []string{"the model loader's MODEL output is not used by any node; " +
+				"the LoRA chain would have no effect"}},
+		{name: "render without loras, model unused", args: []string{"workflow", "render",
+			unusedModel, "--prompt", "x", "--compact"}, stdoutHas: []string{`"text":"x"`}},
+		{name: "inspect notes the unused model", args: []string{"workflow", "inspect",
+			unusedModel}, stdoutHas: []string{"MODEL output is not used by any node",
+			"problems: none"}},
+		{name: "render warns of ignored values", args: []string{"workflow", "render",
+			wfTestdata + "flux_split_basic.json", "--prompt", "x", "--negative", "n",
+			"--cfg", "3", "--width", "1000", "--height", "1001"}, jsonStdout: true,
+			stdoutHas: []string{`"width": 1000`, `"height": 1001`},
+			stderrHas: []string{
+				"warning: the negative prompt is ignored: no sampler or guider has a negative",
+				"warning: cfg 3 is ignored: no KSampler",
+				"warning: width 1000 is not a multiple of 16, which SD3/Flux latents want " +
+					"(node 27, EmptySD3LatentImage); use 992 or 1008",
+				"warning: height 1001 is not a multiple of 16", "ComfyUI floors it to 1000",
+			}},
+		{name: "render warns of guidance on sdxl", args: []string{"workflow", "render",
+			wfTestdata + "sdxl.json", "--prompt", "x", "--guidance", "3.5", "--width", "1001"},
+			jsonStdout: true, stderrHas: []string{
+				"warning: guidance 3.5 is ignored: no FluxGuidance or CLIPTextEncodeFlux node",
+				"warning: width 1001 is not a multiple of 8"}},
+		{name: "render clean request warns of nothing", args: []string{"workflow", "render",
+			wfTestdata + "sdxl.json", "--prompt", "x", "--negative", "n", "--cfg", "5",
+			"--width", "1000", "--height", "1024"}, jsonStdout: true,
+			stderrNot: []string{"warning"}},
 		{name: "inspect sdxl", args: []string{"workflow", "inspect", wfTestdata + "sdxl.json"},
 			stdoutHas: []string{"api format, 7 nodes", "prompt", "6.text", "seed", "3.seed",
 				"width", "5.width", "4.ckpt_name", "9.filename_prefix", "problems: none",
@@ -136,10 +215,76 @@ func TestWorkflowCLI(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", s, stderr)
 				}
 			}
+			for _, s := range tt.stderrNot {
+				if strings.Contains(stderr, s) {
+					t.Errorf("stderr has %q:\n%s", s, stderr)
+				}
+			}
 			if tt.jsonStdout && !json.Valid([]byte(stdout)) {
 				t.Errorf("stdout is not JSON:\n%s", stdout)
 			}
 		})
+	}
+}
+
+// TestWorkflowCLIReadsFilesOnly checks that inspect and render read regular
+// files within the template size limit, and refuse devices, FIFOs and
+// folders before reading them.
+func TestWorkflowCLIReadsFilesOnly(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sparse: no disk space used.
+	if err := f.Truncate(config.MaxTemplateFileBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	tests := []struct {
+		name, path, want string
+	}{
+		{"device", "/dev/zero", "/dev/zero is a device, not a regular file"},
+		{"folder", dir, dir + " is a folder, not a regular file"},
+		{"too large", big, "larger than the 16 MiB limit; refused without reading it"},
+		{"missing", filepath.Join(dir, "none.json"), "none.json: no such file or directory"},
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if exec.Command("mkfifo", fifo).Run() == nil {
+		tests = append(tests, struct{ name, path, want string }{"fifo", fifo,
+			fifo + " is a named pipe (FIFO), not a regular file"})
+	} else {
+		t.Log("mkfifo failed; the FIFO case is not run")
+	}
+	for _, tt := range tests {
+		if _, err := os.Stat(tt.path); tt.name == "device" && err != nil {
+			t.Logf("%s: %v; skipped", tt.path, err)
+			continue
+		}
+		for _, cmd := range [][]string{{"inspect"}, {"render", "--prompt", "x"}} {
+			t.Run(tt.name+" "+cmd[0], func(t *testing.T) {
+				done := make(chan struct{})
+				var code int
+				var stderr string
+				go func() { // a FIFO opened for reading would block
+					code, _, stderr = runCLI(append([]string{"workflow", cmd[0], tt.path},
+						cmd[1:]...)...)
+					close(done)
+				}()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the command is still reading the file")
+				}
+				want := "atelier workflow " + cmd[0] + ": reading workflow: "
+				if code != 1 || !strings.Contains(stderr, want) ||
+					!strings.Contains(stderr, tt.want) {
+					t.Errorf("exit %d, stderr %q; want 1 with %q and %q", code, stderr, want,
+						tt.want)
+				}
+			})
+		}
 	}
 }
 

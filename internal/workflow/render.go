@@ -16,7 +16,8 @@ import (
 type Request struct {
 	// Prompt and NegativePrompt replace the text of the encoders; "" keeps
 	// the template's text. A negative prompt is ignored when the graph has
-	// no negative point (a Flux graph whose negative is zeroed out).
+	// no negative point (a Flux graph whose negative is zeroed out);
+	// Inspection.Warnings says so.
 	Prompt, NegativePrompt string
 	// Seed goes to every seed input (0 … 2^64-1).
 	Seed uint64
@@ -75,8 +76,9 @@ const (
 // compact JSON: nodes and inputs in template order, inserted LoRA nodes
 // last, untouched values byte-for-byte as written. The same graph and
 // request always give the same bytes, and g itself is never changed. It
-// fails when r is out of range, r.Params is invalid, or the graph has
-// problems (see Inspection.Problems).
+// fails when r is out of range, r.Params is invalid, the graph has
+// problems (see Inspection.Problems), or r asks for LoRAs and nothing reads
+// the loader's MODEL output.
 func (g *Graph) Render(r Request) ([]byte, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
