@@ -45,10 +45,10 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "atelier admin: unexpected argument %q\n", pos[0])
 		return 2
 	}
-	fmt.Fprintln(stderr, "(ATELIER_ADMIN_PASSWORD creates user admin on first start when set)")
 	ctx, cancel := signalContext()
 	defer cancel()
 	log := newLogger(stderr, set)
+	slog.SetDefault(log) // libraries that log through the default logger match
 	if err := serveAdmin(ctx, log, *addr, *dsn, os.Getenv("ATELIER_ADMIN_PASSWORD")); err != nil {
 		log.Error("admin service stopped", "err", err)
 		return 1

@@ -46,6 +46,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := signalContext()
 	defer cancel()
 	log := newLogger(stderr, set)
+	slog.SetDefault(log)
 	if err := serveMain(ctx, log, set, nil); err != nil {
 		log.Error("main service stopped", "err", err)
 		return 1

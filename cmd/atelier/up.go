@@ -52,6 +52,7 @@ func runUp(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := signalContext()
 	defer cancel()
 	log := newLogger(stderr, set)
+	slog.SetDefault(log)
 	if err := up(ctx, log, set, os.Getenv("ATELIER_ADMIN_PASSWORD"), stdout); err != nil {
 		log.Error("atelier up stopped", "err", err)
 		return 1

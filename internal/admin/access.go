@@ -210,7 +210,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	var role Role
 	switch kind {
 	case TokenSync:
-		role = RoleViewer // sync tokens read the sync API only
+		if req.Role != "" && req.Role != string(RoleViewer) {
+			return httperr.BadRequest("role: sync tokens have no role (they read the sync " +
+				"API only); leave role out")
+		}
+		role = RoleViewer
 	case TokenAPI:
 		var err error
 		if role, err = ParseRole(req.Role); err != nil {

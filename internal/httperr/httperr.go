@@ -9,8 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 )
 
 // Error is an error with an HTTP status and a message safe to show.
@@ -132,7 +136,8 @@ func Func(log *slog.Logger, fn func(http.ResponseWriter, *http.Request) error) h
 	})
 }
 
-// DecodeJSON reads a JSON body of at most limit bytes into v, strictly.
+// DecodeJSON reads a JSON body of at most limit bytes into v, strictly:
+// one object, no unknown fields, nothing after it.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
@@ -140,17 +145,55 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	if err := dec.Decode(v); err != nil {
 		return BodyError(err, limit)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return BadRequest("request body has data after the JSON object; send one object")
+	}
 	return nil
 }
 
-// BodyError turns a body read or decode error into a 400 or 413.
+// BodyError turns a body read or decode error into a 400 or 413 whose
+// message says what is wrong without Go's type names.
 func BodyError(err error, limit int64) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var (
+		mbe *http.MaxBytesError
+		te  *json.UnmarshalTypeError
+		se  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &mbe):
 		return New(http.StatusRequestEntityTooLarge, "too_large",
 			"request body is larger than the limit of "+humanBytes(limit))
+	case errors.Is(err, io.EOF):
+		return BadRequest("request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return BadRequest("request body ends too early (truncated JSON)")
+	case errors.As(err, &te) && te.Field != "":
+		return BadRequest(fmt.Sprintf("field %s: expected %s, got a JSON %s", te.Field,
+			jsonKind(te.Type.Kind()), te.Value))
+	case errors.As(err, &te):
+		return BadRequest(fmt.Sprintf("request body must be a JSON object, got a JSON %s",
+			te.Value))
+	case errors.As(err, &se):
+		return BadRequest(fmt.Sprintf("request body is not valid JSON at byte %d: %s",
+			se.Offset, strings.TrimPrefix(se.Error(), "json: ")))
 	}
-	return BadRequest("request body is not valid JSON: " + err.Error())
+	return BadRequest("request body: " + strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
 }
 
 func humanBytes(n int64) string {

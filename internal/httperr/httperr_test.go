@@ -69,3 +69,43 @@ func TestWrite(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeJSONMessages(t *testing.T) {
+	type req struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	tests := []struct {
+		body, status, want string
+	}{
+		{`{"name":"a","count":2}`, "ok", ""},
+		{``, "400", "request body is empty"},
+		{`{"name":"a"`, "400", "truncated"},
+		{`{"name":"a"}{"x":1}`, "400", "data after the JSON object"},
+		{`{"count":"two"}`, "400", "field count: expected a whole number, got a JSON string"},
+		{`[1,2]`, "400", "must be a JSON object"},
+		{`{"nme":"a"}`, "400", `unknown field "nme"`},
+		{`{"name":'a'}`, "400", "not valid JSON at byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			var v req
+			err := httperr.DecodeJSON(rec, r, 1<<20, &v)
+			if tt.status == "ok" {
+				if err != nil {
+					t.Fatalf("DecodeJSON: %v", err)
+				}
+				return
+			}
+			var he *httperr.Error
+			if !errors.As(err, &he) || he.Status != 400 || !strings.Contains(he.Message, tt.want) {
+				t.Errorf("DecodeJSON(%q) = %v, want 400 with %q", tt.body, err, tt.want)
+			}
+			if strings.Contains(err.Error(), "Go value") || strings.Contains(err.Error(), "httperr_test.req") {
+				t.Errorf("message leaks Go type names: %v", err)
+			}
+		})
+	}
+}

@@ -336,7 +336,9 @@ func TestNoUsableConfigThenAdminComesUp(t *testing.T) {
 	a.kill()
 	m := newMain(t, configclient.Options{URL: url, CacheDir: t.TempDir(), LocalConfig: local,
 		StartupWait: 200 * time.Millisecond})
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	resp, err := http.Get(m.ts.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)

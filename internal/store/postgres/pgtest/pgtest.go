@@ -54,4 +54,3 @@ func FreshDatabase(t *testing.T) string {
 	}
 	return dsn + " dbname=" + name // key=value form
 }
-
