@@ -9,6 +9,11 @@ import (
 // 8 for SD1/SDXL latents, 16 for SD3 and Flux, which work in 2×2 patches of
 // latent pixels. ComfyUI checks neither; the latent nodes floor the size to
 // a multiple of 8.
+//
+// TODO: the family is told by these classes only, so a Flux checkpoint
+// graph built on EmptyLatentImage without ModelSamplingFlux (Replicate's
+// flux1-dev LoRA file) is advised multiples of 8, not 16; the main service's
+// family multiple still applies there.
 var sizeMultiples = map[string]struct {
 	multiple int
 	family   string
