@@ -372,7 +372,10 @@ func (s *Server) releaseLocked(r *http.Request, snap *config.Snapshot, message s
 	if err != nil {
 		return Release{}, err
 	}
-	hash := config.HashBytes(canon)
+	hash, err := snap.ComputeHash()
+	if err != nil {
+		return Release{}, err
+	}
 	if cur, _ := s.hub.current(); cur != nil && !force {
 		if err := s.checkDrop(r, cur.version, snap); err != nil {
 			return Release{}, err
@@ -713,7 +716,11 @@ func (s *Server) Publish(ctx context.Context, snap *config.Snapshot, actor, mess
 	if err != nil {
 		return Release{}, err
 	}
-	rel, err := s.store.CreateRelease(ctx, Release{Hash: config.HashBytes(canon), Config: canon,
+	hash, err := c.ComputeHash()
+	if err != nil {
+		return Release{}, err
+	}
+	rel, err := s.store.CreateRelease(ctx, Release{Hash: hash, Config: canon,
 		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: actor})
 	if err != nil {
 		return Release{}, fmt.Errorf("publishing: %w", err)

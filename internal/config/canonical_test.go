@@ -64,8 +64,12 @@ func TestStarterCanonicalGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hash != HashBytes(canon) {
-		t.Errorf("ComputeHash = %s; HashBytes(Canonical) = %s", hash, HashBytes(canon))
+	norm, err := normalizedJSON(canon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hash != HashBytes(norm) {
+		t.Errorf("ComputeHash = %s; HashBytes(numbers normalized) = %s", hash, HashBytes(norm))
 	}
 	if !strings.HasPrefix(hash, "sha256:") || len(hash) != len("sha256:")+64 {
 		t.Errorf("hash %q is not sha256: and 64 hex digits", hash)
@@ -259,5 +263,39 @@ func TestHandWrittenYAMLAndJSONSameHash(t *testing.T) {
 	jc, _ := js.Canonical()
 	if diff := cmp.Diff(string(yc), string(jc)); diff != "" {
 		t.Errorf("canonical forms differ (-yaml +json):\n%s", diff)
+	}
+}
+
+func TestCanonicalNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"1": "1", "-0": "0", "1.0": "1", "7.50": "7.5", "1e3": "1000", "1E+3": "1000",
+		"2.5e-3": "0.0025", "-0.10": "-0.1", "18446744073709551615": "18446744073709551615",
+		"18446744073709551615.0": "18446744073709551615", "0.1000000000000000055511151231257827": "0.1000000000000000055511151231257827",
+		"1e400": "1" + strings.Repeat("0", 400), "1e99999": "1e99999",
+	} {
+		if got := CanonicalNumber(in); got != want {
+			t.Errorf("CanonicalNumber(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestHashIgnoresNumberSpelling(t *testing.T) {
+	a := validBase()
+	b := validBase()
+	b.Workflows[0].WorkflowJSON = RawJSON(strings.Replace(testGraph, `"cfg":7`, `"cfg":7.0e0`, 1))
+	if string(a.Workflows[0].WorkflowJSON) == string(b.Workflows[0].WorkflowJSON) {
+		t.Fatal("fixture: the graphs are spelled alike")
+	}
+	ha, _ := a.ComputeHash()
+	hb, _ := b.ComputeHash()
+	if ha != hb {
+		t.Errorf("7 and 7.0e0 hash differently: %s vs %s", ha, hb)
+	}
+	if d, _ := Compare(a, b); !d.Empty() {
+		t.Errorf("7 and 7.0e0 compare as a change: %+v", d)
+	}
+	// The graph itself keeps its text.
+	if c, _ := b.Canonical(); !strings.Contains(string(c), "7.0e0") {
+		t.Error("Canonical lost the graph's number text")
 	}
 }

@@ -154,7 +154,8 @@ func compareFields(a, b any) ([]FieldChange, error) {
 }
 
 func fieldsOf(v any) (map[string]json.RawMessage, error) {
-	b, err := CanonicalJSON(v)
+	// Numbers in one spelling: 7.0 and 7 are no change.
+	b, err := canonicalJSON(v, true)
 	if err != nil {
 		return nil, fmt.Errorf("comparing: %w", err)
 	}
