@@ -86,10 +86,15 @@ func (c *Client) sameRelease() {
 	c.noteTransitionLocked("confirmed by the admin service")
 }
 
-// observeLatency records publish-to-apply time; -1 when unknown.
+// observeLatency records publish-to-apply time; -1 when unknown. A
+// release published before this client started is catching up, not
+// delivery, and is left out of the histogram.
 func (c *Client) observeLatency(snap *config.Snapshot, now time.Time) time.Duration {
 	if snap.PublishedAt.IsZero() {
 		return -1
+	}
+	if snap.PublishedAt.Before(c.started) {
+		return now.Sub(snap.PublishedAt)
 	}
 	d := now.Sub(snap.PublishedAt)
 	if d < 0 {
