@@ -160,7 +160,10 @@ func (s *Server) noConfig() error {
 	msg := "no usable configuration yet: the admin service, the disk cache and the local " +
 		"config file all failed; the service keeps retrying"
 	if st.LastError != "" {
-		msg += " (last error: " + st.LastError + ")"
+		msg += "; admin service: " + st.LastError
+	}
+	if st.LocalError != "" {
+		msg += "; local file: " + st.LocalError
 	}
 	return httperr.New(http.StatusServiceUnavailable, "no_config", msg)
 }

@@ -737,7 +737,8 @@ func TestStatusJSONKeys(t *testing.T) {
 	}
 	got := [][]string{keys(m), keys(rej)}
 	want := [][]string{{"backend_connected", "cache_error", "hash", "last_config_update",
-		"last_error", "last_sync_attempt", "last_sync_success", "published_at", "rejected",
+		"last_error", "last_sync_attempt", "last_sync_success", "local_error", "published_at",
+		"rejected",
 		"source", "stale", "transport", "version"}, {"at", "reason", "version"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status JSON keys (-want +got):\n%s", diff)

@@ -37,6 +37,9 @@ type Status struct {
 	PublishedAt *time.Time `json:"published_at"`
 	// CacheError is the last cache write failure, "" once a write succeeds.
 	CacheError string `json:"cache_error"`
+	// LocalError is why the local config file cannot be used, "" when it
+	// can (or was not needed).
+	LocalError string `json:"local_error"`
 }
 
 // Rejection is an answer that failed verification and was not applied.
@@ -99,6 +102,7 @@ func (c *Client) Status() Status {
 		LastError:        c.st.lastErr,
 		Transport:        c.st.transport,
 		CacheError:       c.st.cacheErr,
+		LocalError:       c.st.localErr,
 	}
 	if cur != nil {
 		st.Version, st.Hash, st.PublishedAt = cur.Version, cur.Hash, timePtr(cur.PublishedAt)
