@@ -188,6 +188,9 @@ func configValidate(args []string, set settings.Settings, stdout, stderr io.Writ
 	} else if rep.Valid {
 		fmt.Fprintf(stdout, "ok: %s: %d models, %d loras, %d workflows; %s\n", file,
 			rep.Counts["models"], rep.Counts["loras"], rep.Counts["workflows"], rep.Hash)
+	} else if !errors.As(err, &ps) {
+		// Not a verdict on the config: it could not be read or fetched.
+		fmt.Fprintf(stderr, "atelier config validate: %v\n", err)
 	} else {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(stderr, p.String())
