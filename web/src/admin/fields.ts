@@ -2,12 +2,7 @@
 // field of an item by its dotted path ("defaults.steps").
 
 export type FieldKind =
-  | 'text'
-  | 'number'
-  | 'optnumber'
-  | 'switch'
-  | 'select'
-  | 'tags'
+  'text' | 'number' | 'optnumber' | 'switch' | 'select' | 'tags'
 
 export interface FieldSpec {
   /** Dotted path inside the item, also the tail of problem paths. */

@@ -87,10 +87,15 @@ export function createAdminRouter() {
     const session = useSessionStore()
     await session.init()
     if (to.meta.public) {
-      return session.signedIn && to.name === 'login' ? { name: 'dashboard' } : true
+      return session.signedIn && to.name === 'login'
+        ? { name: 'dashboard' }
+        : true
     }
     if (!session.signedIn) {
-      return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+      return {
+        name: 'login',
+        query: to.fullPath !== '/' ? { next: to.fullPath } : {},
+      }
     }
     if (to.meta.role && !session.can(to.meta.role)) return { name: 'dashboard' }
     return true

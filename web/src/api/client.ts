@@ -108,8 +108,7 @@ async function toError(res: Response): Promise<ApiError> {
     typeof e?.message === 'string' && e.message
       ? e.message
       : `${res.status} ${res.statusText}`.trim()
-  const requestId =
-    typeof e?.request_id === 'string' ? e.request_id : undefined
+  const requestId = typeof e?.request_id === 'string' ? e.request_id : undefined
   return new ApiError(
     res.status,
     code,

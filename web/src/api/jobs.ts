@@ -2,12 +2,7 @@ import { request } from './client'
 import type { ConfigSource } from './common'
 
 export type JobStatus =
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'lost'
+  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost'
 
 /** A job's final states: no event follows them. */
 export const finalStatuses: readonly JobStatus[] = [

@@ -15,7 +15,9 @@ export interface UserChange {
 }
 
 export async function listUsers(): Promise<User[]> {
-  return (await request<{ users: User[] | null }>('/api/admin/users')).users ?? []
+  return (
+    (await request<{ users: User[] | null }>('/api/admin/users')).users ?? []
+  )
 }
 
 export function createUser(

@@ -87,7 +87,8 @@ const en = {
       seedFixed: 'Fixed',
       seedRandomHint: 'a new seed each time',
       newSeed: 'Roll a new seed',
-      seedInvalid: 'The seed must be a whole number from 0 to 18446744073709551615.',
+      seedInvalid:
+        'The seed must be a whole number from 0 to 18446744073709551615.',
     },
     prompt: {
       title: 'Prompt',
@@ -184,7 +185,8 @@ const en = {
       savedBy: 'last saved by {who} · {when}',
       notSaved: 'not edited since the last release',
       watchers: 'Waiting watchers',
-      watchersHint: 'Main services and other clients waiting for the next release.',
+      watchersHint:
+        'Main services and other clients waiting for the next release.',
       clients: 'Connected clients',
       noWatchers: 'No client is watching for releases.',
       kind: 'Kind',

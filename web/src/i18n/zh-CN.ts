@@ -276,7 +276,8 @@ const zhCN: Messages = {
       },
     },
     imageGen: {
-      intro: '所有生成任务的默认值和上限。模型可以设置自己的步数、CFG 和引导强度。',
+      intro:
+        '所有生成任务的默认值和上限。模型可以设置自己的步数、CFG 和引导强度。',
       width: '默认宽度',
       height: '默认高度',
       ratios: '提供的宽高比',

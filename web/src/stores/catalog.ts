@@ -49,9 +49,7 @@ export const useCatalogStore = defineStore('catalog', () => {
     loading.value = true
     try {
       const [m, ig] = await Promise.all([listModels(), getImageGen()])
-      models.value = [...m.models].sort(
-        (a, b) => a.sort_order - b.sort_order,
-      )
+      models.value = [...m.models].sort((a, b) => a.sort_order - b.sort_order)
       imageGen.value = ig
       loadedVersion.value = m.config_version
       loadedSource.value = m.config_source

@@ -219,10 +219,7 @@ export const useGeneratorStore = defineStore('generator', () => {
     }
     if (isLoraPicked(name)) return
     const l = catalog.loras.find((x) => x.name === name)
-    form.loras = [
-      ...form.loras,
-      { name, strength: l?.default_strength ?? 1 },
-    ]
+    form.loras = [...form.loras, { name, strength: l?.default_strength ?? 1 }]
   }
 
   function setLoraStrength(name: string, strength: number) {
