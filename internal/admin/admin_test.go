@@ -881,3 +881,18 @@ func TestCrossOriginRefusalIsJSONAndRefusalsAreAudited(t *testing.T) {
 			actors)
 	}
 }
+
+func TestImportNamesMissingTemplateParts(t *testing.T) {
+	e := newEnv(t)
+	dir, _ := starterYAML(t)
+	if err := os.Remove(filepath.Join(dir, "workflows", "sdxl.json")); err != nil {
+		t.Fatal(err)
+	}
+	body, ctype := multipartDir(t, dir)
+	var out struct{ Error struct{ Code, Message string } }
+	e.do(nil, "POST", "/api/admin/draft/import", e.tokens[admin.RoleEditor], body,
+		http.StatusBadRequest, &out, "Content-Type", ctype)
+	if !strings.Contains(out.Error.Message, "workflows/sdxl.json") {
+		t.Errorf("message %q does not name the missing part", out.Error.Message)
+	}
+}

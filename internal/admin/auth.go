@@ -96,7 +96,7 @@ func (s *Server) authenticate(r *http.Request) (p principal, ok bool, err error)
 	if errors.Is(err, ErrNotFound) {
 		s.metrics.authFailures.WithLabelValues("bad_session").Inc()
 		return p, true, httperr.New(http.StatusUnauthorized, "session_expired",
-			"your session has expired; sign in again")
+			"your session has expired or is not valid; sign in again")
 	}
 	if err != nil {
 		return p, true, err

@@ -300,6 +300,9 @@ func importMultipart(r *http.Request, boundary string) (*config.Snapshot, error)
 		return nil, httperr.BadRequest("multipart upload needs a part named \"config\" " +
 			"holding local_config.yaml")
 	}
+	if err := checkTemplateParts(dir, cfgName); err != nil {
+		return nil, err
+	}
 	snap, err := config.Load(filepath.Join(dir, cfgName))
 	var ps config.Problems
 	if errors.As(err, &ps) && snap != nil {
@@ -310,6 +313,39 @@ func importMultipart(r *http.Request, boundary string) (*config.Snapshot, error)
 		return nil, err
 	}
 	return snap, nil
+}
+
+// checkTemplateParts names every template_path the uploaded config uses
+// that no upload part provided.
+func checkTemplateParts(dir, cfgName string) error {
+	b, err := os.ReadFile(filepath.Join(dir, cfgName))
+	if err != nil {
+		return err
+	}
+	var snap *config.Snapshot
+	if strings.HasSuffix(cfgName, ".json") {
+		snap, _, err = config.DecodeJSON(b, "upload")
+	} else {
+		snap, _, err = config.DecodeYAML(b, "upload")
+	}
+	if err != nil {
+		return nil // the load that follows reports it with its place
+	}
+	var missing []string
+	for _, w := range snap.Workflows {
+		if w.TemplatePath == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(w.TemplatePath))); err != nil {
+			missing = append(missing, w.TemplatePath)
+		}
+	}
+	if len(missing) > 0 {
+		return httperr.BadRequest(fmt.Sprintf("the config names template files that were not "+
+			"uploaded: %s; add one part per file, named by its template_path",
+			strings.Join(missing, ", ")))
+	}
+	return nil
 }
 
 type publishRequest struct {
