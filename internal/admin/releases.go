@@ -678,7 +678,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 
 // status is the console dashboard's summary.
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
-	out := map[string]any{"version": 0, "watchers": s.hub.watchers()}
+	watchers := s.hub.watchers()
+	if watchers == nil {
+		watchers = []Watcher{}
+	}
+	out := map[string]any{"version": 0, "watchers": watchers}
 	if p, _ := s.hub.current(); p != nil {
 		out["version"] = p.version
 		out["hash"] = p.hash
@@ -687,9 +691,6 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 			out["published_by"] = rel.PublishedBy
 			out["message"] = rel.Message
 		}
-	}
-	if ws := s.hub.watchers(); ws == nil {
-		out["watchers"] = []Watcher{}
 	}
 	recent, err := s.store.ListAudit(r.Context(), AuditFilter{Limit: 10})
 	if err != nil {
