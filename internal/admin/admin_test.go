@@ -26,7 +26,7 @@ import (
 // env is an admin server over a real SQLite file and real HTTP, with one
 // API token per role.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *admin.Server
 	store  admin.Store
 	ts     *httptest.Server
@@ -60,7 +60,7 @@ type envOptions struct {
 
 type snapshot = config.Snapshot
 
-func newEnv(t *testing.T, opts ...envOptions) *env {
+func newEnv(t testing.TB, opts ...envOptions) *env {
 	t.Helper()
 	var o envOptions
 	if len(opts) > 0 {
@@ -175,7 +175,7 @@ func (e *env) send(c *http.Client, method, path, token string, body any,
 
 // starterYAML returns the `atelier config init` config and its hash as
 // `atelier config validate --json` computes it.
-func starterYAML(t *testing.T) (dir string, hash string) {
+func starterYAML(t testing.TB) (dir string, hash string) {
 	t.Helper()
 	dir = t.TempDir()
 	if _, err := config.WriteStarter(dir, false); err != nil {
@@ -201,7 +201,7 @@ func (e *env) importStarter(token string) {
 		"Content-Type", ctype)
 }
 
-func multipartDir(t *testing.T, dir string) ([]byte, string) {
+func multipartDir(t testing.TB, dir string) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	boundary := "atelier-test-boundary"
