@@ -889,7 +889,9 @@ func TestImportNamesMissingTemplateParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, ctype := multipartDir(t, dir)
-	var out struct{ Error struct{ Code, Message string } }
+	var out struct {
+		Error struct{ Code, Message string }
+	}
 	e.do(nil, "POST", "/api/admin/draft/import", e.tokens[admin.RoleEditor], body,
 		http.StatusBadRequest, &out, "Content-Type", ctype)
 	if !strings.Contains(out.Error.Message, "workflows/sdxl.json") {
