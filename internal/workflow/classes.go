@@ -74,6 +74,17 @@ var simplePoints = map[string]map[string][]string{
 		"CFGGuider": {"cfg"},
 	},
 	PointGuidance: {"FluxGuidance": {"guidance"}, "CLIPTextEncodeFlux": {"guidance"}},
+	// SamplerCustom and SamplerCustomAdvanced take their sampler and sigmas
+	// as links, from KSamplerSelect and BasicScheduler; the other core
+	// schedulers (KarrasScheduler …) have no scheduler input.
+	PointSampler: {
+		"KSampler": {"sampler_name"}, "KSamplerAdvanced": {"sampler_name"},
+		"KSamplerSelect": {"sampler_name"},
+	},
+	PointScheduler: {
+		"KSampler": {"scheduler"}, "KSamplerAdvanced": {"scheduler"},
+		"BasicScheduler": {"scheduler"},
+	},
 	PointWidth: {
 		"EmptyLatentImage": {"width"}, "EmptySD3LatentImage": {"width"},
 		"ModelSamplingFlux": {"width"},
@@ -86,12 +97,22 @@ var simplePoints = map[string]map[string][]string{
 	PointOutput:    {"SaveImage": {"filename_prefix"}},
 }
 
+// namePoints hold the name of one of ComfyUI's options (a combo input), as
+// a JSON string. Unlike the other points, a value behind a link the engine
+// does not understand is no problem of the graph: custom selector nodes
+// often feed sampler_name, and such a graph runs with its own choice. Render
+// refuses it only when the request asks for a value there. An input the
+// node lacks is noted, not refused: ComfyUI reports it when the graph runs.
+var namePoints = map[string]bool{PointSampler: true, PointScheduler: true}
+
 // missingReasons says what discovery looked for when a point has no target.
 var missingReasons = map[string]string{
 	PointSeed:      "no KSampler, KSamplerAdvanced, SamplerCustom or RandomNoise node",
 	PointSteps:     "no KSampler, KSamplerAdvanced or scheduler node with a steps input",
 	PointCFG:       "no KSampler, KSamplerAdvanced, SamplerCustom or CFGGuider node",
 	PointGuidance:  "no FluxGuidance or CLIPTextEncodeFlux node",
+	PointSampler:   "no KSampler, KSamplerAdvanced or KSamplerSelect node with a sampler_name",
+	PointScheduler: "no KSampler, KSamplerAdvanced or BasicScheduler node with a scheduler",
 	PointWidth:     "no EmptyLatentImage or EmptySD3LatentImage node",
 	PointHeight:    "no EmptyLatentImage or EmptySD3LatentImage node",
 	PointBatchSize: "no EmptyLatentImage or EmptySD3LatentImage node",

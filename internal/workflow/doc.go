@@ -29,6 +29,8 @@
 //	steps            KSampler, KSamplerAdvanced, BasicScheduler (and other schedulers).steps
 //	cfg              KSampler, KSamplerAdvanced, SamplerCustom, CFGGuider.cfg
 //	guidance         FluxGuidance, CLIPTextEncodeFlux.guidance
+//	sampler          KSampler, KSamplerAdvanced, KSamplerSelect.sampler_name
+//	scheduler        KSampler, KSamplerAdvanced, BasicScheduler.scheduler
 //	width, height    EmptyLatentImage, EmptySD3LatentImage, plus ModelSamplingFlux
 //	batch_size       EmptyLatentImage, EmptySD3LatentImage
 //	model            the model loader's file (CheckpointLoaderSimple.ckpt_name,
@@ -47,7 +49,19 @@
 //
 // When a graph has several loaders (SDXL base + refiner), the model loader
 // is the one whose MODEL reaches the sampler that starts from the empty
-// latent. Prompt, seed, steps and cfg go to every sampler, refiner included.
+// latent. Prompt, seed, steps, cfg, sampler and scheduler go to every
+// sampler, refiner included. SamplerCustom and SamplerCustomAdvanced have no
+// sampler or scheduler of their own: they take them as links from
+// KSamplerSelect and BasicScheduler, which carry the points (the other core
+// schedulers, KarrasScheduler …, have steps but no scheduler input).
+//
+// Sampler and scheduler are optional points and hold names of ComfyUI's
+// options as JSON strings; which names exist is ComfyUI's to check. Custom
+// selector nodes often feed sampler_name through a link, so a sampler or
+// scheduler behind a link the engine does not understand is not a problem
+// of the graph, which then runs with its own choice: Render refuses it only
+// when the request asks for a sampler or scheduler, until params name the
+// point.
 //
 // Params name points explicitly as "node.input" references, for example
 // {"prompt": ["6.text"], "seed": ["3.seed", "20.noise_seed"]}. A named point
@@ -60,7 +74,8 @@
 //
 // The template's own values of the numeric points (seed, steps, cfg,
 // guidance, width, height, batch_size) must be numbers within ComfyUI's
-// ranges (see Request); Inspection.Problems lists those that are not.
+// ranges (see Request), and those of sampler and scheduler strings;
+// Inspection.Problems lists those that are not.
 //
 // # LoRAs
 //

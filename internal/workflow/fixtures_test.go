@@ -11,6 +11,7 @@ import (
 var fixtureExpect = map[string]expect{
 	"sdxl.json": {
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -21,6 +22,7 @@ var fixtureExpect = map[string]expect{
 	},
 	"lossless.json": {
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -31,6 +33,7 @@ var fixtureExpect = map[string]expect{
 	},
 	"nonnumeric_ids.json": {
 		points: map[string][]string{
+			"sampler": {"115:93.sampler_name"}, "scheduler": {"115:93.scheduler"},
 			"prompt": {"115:90.text"}, "negative_prompt": {"115:91.text"},
 			"seed": {"115:93.seed"}, "steps": {"115:93.steps"}, "cfg": {"115:93.cfg"},
 			"width": {"115:92.width"}, "height": {"115:92.height"},
@@ -42,6 +45,7 @@ var fixtureExpect = map[string]expect{
 	},
 	"missing_meta.json": {
 		points: map[string][]string{
+			"sampler": {"5.sampler_name"}, "scheduler": {"5.scheduler"},
 			"prompt": {"2.text"}, "negative_prompt": {"3.text"}, "seed": {"5.seed"},
 			"steps": {"5.steps"}, "cfg": {"5.cfg"},
 			"width": {"4.width"}, "height": {"4.height"}, "batch_size": {"4.batch_size"},
@@ -53,6 +57,7 @@ var fixtureExpect = map[string]expect{
 	"width_link_primitive.json": {
 		// Width and prompt come from core primitive nodes, followed to their value.
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"21.value"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"20.value"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -65,6 +70,8 @@ var fixtureExpect = map[string]expect{
 		// Base KSampler and refiner KSamplerAdvanced: the base loader is the one
 		// whose model reaches the sampler fed by the empty latent.
 		points: map[string][]string{
+			"sampler":         {"10.sampler_name", "11.sampler_name"},
+			"scheduler":       {"10.scheduler", "11.scheduler"},
 			"prompt":          {"3.text_g", "3.text_l", "5.text"},
 			"negative_prompt": {"4.text", "6.text"},
 			"seed":            {"10.seed", "11.noise_seed"},
@@ -79,6 +86,7 @@ var fixtureExpect = map[string]expect{
 		// UNETLoader feeds ModelSamplingFlux and BasicScheduler directly; the
 		// size also goes to ModelSamplingFlux.
 		points: map[string][]string{
+			"sampler": {"16.sampler_name"}, "scheduler": {"17.scheduler"},
 			"prompt": {"6.text"}, "seed": {"25.noise_seed"}, "steps": {"17.steps"},
 			"guidance": {"26.guidance"},
 			"width":    {"27.width", "30.width"}, "height": {"27.height", "30.height"},
@@ -90,6 +98,7 @@ var fixtureExpect = map[string]expect{
 	},
 	"flux_split_cfg.json": {
 		points: map[string][]string{
+			"sampler": {"49.sampler_name"}, "scheduler": {"47.scheduler"},
 			"prompt": {"43.clip_l", "43.t5xxl"}, "negative_prompt": {"44.text"},
 			"seed": {"48.noise_seed"}, "steps": {"47.steps"}, "cfg": {"46.cfg"},
 			"guidance": {"43.guidance"},
@@ -102,6 +111,7 @@ var fixtureExpect = map[string]expect{
 	},
 	"lora_present.json": {
 		points: map[string][]string{
+			"sampler": {"7.sampler_name"}, "scheduler": {"7.scheduler"},
 			"prompt": {"4.text"}, "negative_prompt": {"5.text"}, "seed": {"7.seed"},
 			"steps": {"7.steps"}, "cfg": {"7.cfg"},
 			"width": {"6.width"}, "height": {"6.height"}, "batch_size": {"6.batch_size"},
@@ -113,6 +123,7 @@ var fixtureExpect = map[string]expect{
 	"controlnet.json": {
 		// ControlNetApplyAdvanced: output 0 is the positive, output 1 the negative.
 		points: map[string][]string{
+			"sampler": {"8.sampler_name"}, "scheduler": {"8.scheduler"},
 			"prompt": {"2.text"}, "negative_prompt": {"3.text"}, "seed": {"8.seed"},
 			"steps": {"8.steps"}, "cfg": {"8.cfg"},
 			"width": {"7.width"}, "height": {"7.height"}, "batch_size": {"7.batch_size"},

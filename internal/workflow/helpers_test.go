@@ -124,7 +124,8 @@ func fullRequest(loras ...Lora) Request {
 	cfg, guidance := 4.5, 2.5
 	return Request{
 		Prompt: "a new prompt", NegativePrompt: "a new negative", Seed: 18446744073709551615,
-		Steps: 12, CFG: &cfg, Guidance: &guidance, Width: 832, Height: 1216, BatchSize: 2,
+		Steps: 12, CFG: &cfg, Guidance: &guidance, Sampler: "uni_pc", Scheduler: "exponential",
+		Width: 832, Height: 1216, BatchSize: 2,
 		ModelFile: "models/new.safetensors", Loras: loras, FilenamePrefix: "atelier/job-1",
 	}
 }
@@ -141,10 +142,11 @@ func expectedRender(t *testing.T, template []byte, want expect, r Request) map[s
 	g := decode(t, unwrapped)
 	values := map[string]any{
 		PointPrompt: r.Prompt, PointNegativePrompt: r.NegativePrompt,
-		PointSeed:      json.Number(strconv.FormatUint(r.Seed, 10)),
-		PointSteps:     json.Number(strconv.Itoa(r.Steps)),
-		PointCFG:       json.Number(strconv.FormatFloat(*r.CFG, 'f', -1, 64)),
-		PointGuidance:  json.Number(strconv.FormatFloat(*r.Guidance, 'f', -1, 64)),
+		PointSeed:     json.Number(strconv.FormatUint(r.Seed, 10)),
+		PointSteps:    json.Number(strconv.Itoa(r.Steps)),
+		PointCFG:      json.Number(strconv.FormatFloat(*r.CFG, 'f', -1, 64)),
+		PointGuidance: json.Number(strconv.FormatFloat(*r.Guidance, 'f', -1, 64)),
+		PointSampler:  r.Sampler, PointScheduler: r.Scheduler,
 		PointWidth:     json.Number(strconv.Itoa(r.Width)),
 		PointHeight:    json.Number(strconv.Itoa(r.Height)),
 		PointBatchSize: json.Number(strconv.Itoa(r.BatchSize)),

@@ -32,7 +32,8 @@ type Point struct {
 	Missing string `json:"missing,omitempty"`
 	// Unresolved lists places where the point should be but the value is a
 	// link to a node the engine does not understand. Render refuses a
-	// graph with any: name the point in params instead.
+	// graph with any (for sampler and scheduler, only when the request
+	// asks for a value): name the point in params instead.
 	Unresolved []string `json:"unresolved,omitempty"`
 	// Notes are remarks that need no action.
 	Notes []string `json:"notes,omitempty"`
@@ -93,11 +94,12 @@ func (ins *Inspection) Point(name string) *Point {
 }
 
 // Problems lists what makes the graph unusable: required points that are
-// missing, links that hide a point, template values of numeric points that
-// ComfyUI would refuse (not a number, or out of its range), and inputs two
-// points would set. Every
-// problem's Field is "workflow_json". It is empty when Render can fill the
-// graph.
+// missing, links that hide a point (but for sampler and scheduler, whose
+// links Render refuses only when a value is asked for), template values of
+// numeric points that ComfyUI would refuse (not a number, or out of its
+// range) and of sampler and scheduler that are not strings, and inputs two
+// points would set. Every problem's Field is "workflow_json". It is empty
+// when Render can fill the graph.
 func (ins *Inspection) Problems() Problems {
 	var probs Problems
 	for _, p := range ins.Points {
@@ -107,14 +109,23 @@ func (ins *Inspection) Problems() Problems {
 			probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
 				"no %s point: %s; name it in params.%s", p.Name, p.Missing, p.Name)})
 		}
-		for _, u := range p.Unresolved {
-			probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
-				"%s: %s; name the point in params.%s", p.Name, u, p.Name)})
+		if !namePoints[p.Name] { // Render refuses those only when asked for a value
+			probs = append(probs, unresolvedProblems(p)...)
 		}
 		probs = append(probs, valueProblems(p)...)
 	}
 	for _, c := range ins.Conflicts {
 		probs = append(probs, Problem{"workflow_json", c})
+	}
+	return probs
+}
+
+// unresolvedProblems reports each link that hides the value of point p.
+func unresolvedProblems(p Point) Problems {
+	var probs Problems
+	for _, u := range p.Unresolved {
+		probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
+			"%s: %s; name the point in params.%s", p.Name, u, p.Name)})
 	}
 	return probs
 }
@@ -290,6 +301,11 @@ func (f *finder) simplePoint(name string) Point {
 	for _, id := range f.g.order {
 		n := f.g.nodes[id]
 		for _, in := range classes[n.class] {
+			if namePoints[name] && n.input(in) == nil {
+				c.notes = append(c.notes, fmt.Sprintf("node %q (%s) has no %s input, which "+
+					"ComfyUI requires", n.id, n.class, in))
+				continue
+			}
 			t, why := f.resolve(n, in)
 			c.add(t, why)
 			latent = latent || (why == "" && latentClasses[n.class])
@@ -312,6 +328,9 @@ func (f *finder) simplePoint(name string) Point {
 		}
 	case name == PointOutput && len(pt.Targets) == 0:
 		f.explainNoOutput(&pt)
+	case namePoints[name] && len(pt.Unresolved) > 0:
+		pt.Notes = append(pt.Notes, fmt.Sprintf("the graph keeps its own %s there; Render "+
+			"refuses a requested %s until params.%s names the inputs", name, name, name))
 	}
 	return pt
 }

@@ -16,6 +16,8 @@ const (
 	PointSteps          = "steps"
 	PointCFG            = "cfg"
 	PointGuidance       = "guidance"
+	PointSampler        = "sampler"
+	PointScheduler      = "scheduler"
 	PointWidth          = "width"
 	PointHeight         = "height"
 	PointBatchSize      = "batch_size"
@@ -26,7 +28,8 @@ const (
 // PointNames lists every injection point in the order Inspect reports them.
 var PointNames = []string{
 	PointPrompt, PointNegativePrompt, PointSeed, PointSteps, PointCFG, PointGuidance,
-	PointWidth, PointHeight, PointBatchSize, PointModel, PointOutput,
+	PointSampler, PointScheduler, PointWidth, PointHeight, PointBatchSize, PointModel,
+	PointOutput,
 }
 
 // RequiredPoints are the points a workflow must have to be usable.
@@ -151,6 +154,7 @@ func (g *Graph) checkRef(r Ref) error {
 var pointHolds = map[string]string{
 	PointPrompt: "the text", PointNegativePrompt: "the text", PointSeed: "the seed",
 	PointSteps: "the step count", PointCFG: "the cfg scale", PointGuidance: "the guidance",
+	PointSampler: "the sampler name", PointScheduler: "the scheduler name",
 	PointWidth: "the width", PointHeight: "the height", PointBatchSize: "the batch size",
 	PointModel: "the model file name", PointOutput: "the filename prefix",
 }

@@ -28,15 +28,20 @@ var pointRanges = map[string]valueRange{
 // maxValueText bounds how much of a bad value a message quotes.
 const maxValueText = 40
 
-// valueProblems reports the template values of numeric points that ComfyUI
-// would refuse: values that are not numbers, and numbers out of range.
+// valueProblems reports the template values that ComfyUI would refuse:
+// values of numeric points that are not numbers or are out of range, and
+// sampler or scheduler names that are not strings.
 func valueProblems(p Point) Problems {
-	if _, ok := pointRanges[p.Name]; !ok && p.Name != PointSeed {
+	check := checkValue
+	switch _, numeric := pointRanges[p.Name]; {
+	case namePoints[p.Name]:
+		check = checkName
+	case !numeric && p.Name != PointSeed:
 		return nil
 	}
 	var probs Problems
 	for _, t := range p.Targets {
-		if why := checkValue(p.Name, t.Value); why != "" {
+		if why := check(p.Name, t.Value); why != "" {
 			probs = append(probs, Problem{"workflow_json", fmt.Sprintf("%s: %s is %s, %s",
 				p.Name, t.Ref(), shortValue(t.Value), why)})
 		}
@@ -61,6 +66,16 @@ func checkValue(point string, raw json.RawMessage) string {
 	}
 	if !(f >= r.min && f <= r.max) { // ErrRange gives ±Inf or 0, both judged here
 		return "outside ComfyUI's range " + r.text
+	}
+	return ""
+}
+
+// checkName says why raw is no valid value for a name point (sampler,
+// scheduler), or returns "" when it is; which names exist is ComfyUI's to
+// judge.
+func checkName(_ string, raw json.RawMessage) string {
+	if k := kindOf(raw); k != "a string" {
+		return fmt.Sprintf("%s, not a string", k)
 	}
 	return ""
 }

@@ -29,6 +29,12 @@ type Request struct {
 	// point the graph does not have is ignored (Flux graphs have no cfg
 	// with BasicGuider; SD graphs have no guidance).
 	CFG, Guidance *float64
+	// Sampler and Scheduler are names of ComfyUI's options ("dpmpp_2m",
+	// "karras") for every sampler_name and scheduler input; "" keeps the
+	// template's. Which names exist is ComfyUI's to check. A graph without
+	// the point ignores them (Inspection.Warnings says so); one whose point
+	// is behind a link the engine does not understand is refused.
+	Sampler, Scheduler string
 	// Width and Height are 16 … 16384 pixels; 0 keeps the template's.
 	// ModelSamplingFlux nodes get the same size as the latent.
 	Width, Height int
@@ -70,6 +76,7 @@ const (
 	maxCFG         = 100
 	maxStrength    = 100
 	maxPrefixBytes = 200
+	maxNameBytes   = 64
 )
 
 // Render fills the template with r and returns the API-format graph as
@@ -90,6 +97,9 @@ func (g *Graph) Render(r Request) ([]byte, error) {
 	if probs := ins.Problems(); len(probs) > 0 {
 		return nil, fmt.Errorf("filling workflow: %w", probs)
 	}
+	if probs := ins.hiddenNames(r); len(probs) > 0 {
+		return nil, fmt.Errorf("filling workflow: %w", probs)
+	}
 	c := g.clone()
 	c.fill(ins, r)
 	if !r.ReplaceLoras && len(r.Loras) == 0 {
@@ -107,6 +117,26 @@ func (g *Graph) Render(r Request) ([]byte, error) {
 		}
 	}
 	return c.appendJSON(make([]byte, 0, 256*len(c.order))), nil
+}
+
+// hiddenNames reports the links that hide a sampler or scheduler point the
+// request gives a value for: writing only the inputs discovery found would
+// leave part of the graph on the template's choice.
+func (ins *Inspection) hiddenNames(r Request) Problems {
+	var probs Problems
+	for _, n := range []struct{ point, v string }{
+		{PointSampler, r.Sampler}, {PointScheduler, r.Scheduler},
+	} {
+		if n.v == "" {
+			continue
+		}
+		for _, u := range ins.Point(n.point).Unresolved {
+			probs = append(probs, Problem{"workflow_json", fmt.Sprintf(
+				"%s %q cannot be set: %s; name the point in params.%s", n.point, n.v, u,
+				n.point)})
+		}
+	}
+	return probs
 }
 
 // fill sets every point the request gives a value for.
@@ -134,6 +164,12 @@ func (c *Graph) fill(ins *Inspection, r Request) {
 	}
 	if r.Guidance != nil {
 		set(PointGuidance, formatFloat(*r.Guidance))
+	}
+	if r.Sampler != "" {
+		set(PointSampler, quote(r.Sampler))
+	}
+	if r.Scheduler != "" {
+		set(PointScheduler, quote(r.Scheduler))
 	}
 	if r.Width > 0 {
 		set(PointWidth, formatInt(int64(r.Width)))
@@ -166,6 +202,18 @@ func (r Request) validate() error {
 	}
 	checkFloat("cfg", r.CFG)
 	checkFloat("guidance", r.Guidance)
+	checkName := func(name, v string) {
+		switch {
+		case len(v) > maxNameBytes:
+			bad("%s is %d bytes long: want at most %d", name, len(v), maxNameBytes)
+		case strings.ContainsFunc(v, unicode.IsControl):
+			bad("%s %q holds a control character", name, v)
+		case strings.TrimSpace(v) != v:
+			bad("%s %q: want a name without leading or trailing space", name, v)
+		}
+	}
+	checkName("sampler", r.Sampler)
+	checkName("scheduler", r.Scheduler)
 	checkSize := func(name string, v int) {
 		if v != 0 && (v < minSize || v > maxSize) {
 			bad("%s %d: want %d…%d pixels, or 0 to keep the template's", name, v, minSize, maxSize)

@@ -242,14 +242,15 @@ func TestCheck(t *testing.T) {
 				`negative, latent_image`},
 			{"params.prompt", `"6" is not "node.input" (for example "6.text")`},
 			{"params.sed", `unknown injection point "sed"; known points: prompt, ` +
-				`negative_prompt, seed, steps, cfg, guidance, width, height, batch_size, ` +
-				`model, output`},
+				`negative_prompt, seed, steps, cfg, guidance, sampler, scheduler, width, ` +
+				`height, batch_size, model, output`},
 			{"params.seed", `99.seed: node "99" is not in the graph`},
 			{"params.steps", `empty list; name at least one "node.input"`},
 		}},
 		{name: "explicit points on links", fixture: "sdxl.json", params: Params{
 			"prompt": {"6.clip"}, "negative_prompt": {"7.text", "7.clip"},
 			"seed": {"3.model"}, "width": {"3.latent_image"}, "model": {"9.images"},
+			"sampler": {"3.sampler_name", "3.positive"}, "scheduler": {"3.negative"},
 		}, want: []Problem{
 			{"params.model", "9.images holds a link (to node 8), not a value; name the " +
 				"input that holds the model file name"},
@@ -257,6 +258,10 @@ func TestCheck(t *testing.T) {
 				"the input that holds the text"},
 			{"params.prompt", "6.clip holds a link (to node 4), not a value; name the input " +
 				"that holds the text"},
+			{"params.sampler", "3.positive holds a link (to node 6), not a value; name the " +
+				"input that holds the sampler name"},
+			{"params.scheduler", "3.negative holds a link (to node 7), not a value; name " +
+				"the input that holds the scheduler name"},
 			{"params.seed", "3.model holds a link (to node 4), not a value; name the input " +
 				"that holds the seed"},
 			{"params.width", "3.latent_image holds a link (to node 5), not a value; name " +
@@ -348,6 +353,23 @@ func TestCheckTemplateValues(t *testing.T) {
 			"8": `{"class_type":"MySize","inputs":{"w":4}}`,
 		}, params: Params{"width": {"8.w"}},
 			want: []string{"width: 8.w is 4, outside ComfyUI's range 16…16384"}},
+		{name: "names that are not strings", extra: map[string]string{
+			"5": `{"class_type":"KSampler","inputs":{"seed":1,"steps":20,"cfg":7,` +
+				`"sampler_name":3,"scheduler":null,"model":["1",0],"positive":["2",0],` +
+				`"negative":["3",0],"latent_image":["4",0]}}`,
+			"8": `{"class_type":"KSamplerSelect","inputs":{"sampler_name":{"a":1}}}`,
+			"9": `{"class_type":"BasicScheduler","inputs":{"scheduler":"karras","steps":4,` +
+				`"model":["1",0]}}`,
+		}, want: []string{
+			"sampler: 5.sampler_name is 3, a number, not a string",
+			`sampler: 8.sampler_name is {"a":1}, an object, not a string`,
+			"scheduler: 5.scheduler is null, null, not a string",
+		}},
+		{name: "names any string", extra: map[string]string{
+			"8": `{"class_type":"KSamplerSelect","inputs":{"sampler_name":"my custom"}}`,
+			"9": `{"class_type":"BasicScheduler","inputs":{"scheduler":"","steps":4,` +
+				`"model":["1",0]}}`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 var sharedExpect = map[string]expect{
 	"api_flux1-dev_fp8-checkpoint_fluxguidance__replicate.json": {
 		points: map[string][]string{
+			"sampler": {"31.sampler_name"}, "scheduler": {"31.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"33.text"}, "seed": {"31.seed"},
 			"steps": {"31.steps"}, "cfg": {"31.cfg"}, "guidance": {"35.guidance"},
 			"width": {"27.width"}, "height": {"27.height"}, "batch_size": {"27.batch_size"},
@@ -24,6 +25,7 @@ var sharedExpect = map[string]expect{
 	"api_flux1-dev_loraloader-url-as-lora_name__replicate.json": {
 		// The negative is ConditioningZeroOut of the positive encoder: no point.
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"4.text"}, "seed": {"3.seed"}, "steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"6.width"}, "height": {"6.height"}, "batch_size": {"6.batch_size"},
 			"model": {"1.ckpt_name"}, "output": {"8.filename_prefix"},
@@ -33,6 +35,7 @@ var sharedExpect = map[string]expect{
 	},
 	"api_flux1-schnell_fp8-checkpoint_ksampler__salad.json": {
 		points: map[string][]string{
+			"sampler": {"31.sampler_name"}, "scheduler": {"31.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"33.text"}, "seed": {"31.seed"},
 			"steps": {"31.steps"}, "cfg": {"31.cfg"},
 			"width": {"27.width"}, "height": {"27.height"}, "batch_size": {"27.batch_size"},
@@ -43,6 +46,7 @@ var sharedExpect = map[string]expect{
 	},
 	"api_sd15_txt2img__salad.json": {
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -55,6 +59,7 @@ var sharedExpect = map[string]expect{
 		// The negative reaches 71 directly and through ConditioningZeroOut; the
 		// checkpoint's CLIP is unused (TripleCLIPLoader feeds the encoders).
 		points: map[string][]string{
+			"sampler": {"294.sampler_name"}, "scheduler": {"294.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"71.text"}, "seed": {"294.seed"},
 			"steps": {"294.steps"}, "cfg": {"294.cfg"},
 			"width": {"135.width"}, "height": {"135.height"}, "batch_size": {"135.batch_size"},
@@ -64,6 +69,7 @@ var sharedExpect = map[string]expect{
 	},
 	"api_sdxl-lightning_loraloadermodelonly__replicate.json": {
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -75,6 +81,7 @@ var sharedExpect = map[string]expect{
 	"api_sdxl-lightning_unetloader_STALE-missing-weight_dtype__replicate.json": {
 		// Two loaders: the UNETLoader feeds the sampler, the checkpoint only CLIP and VAE.
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -84,7 +91,9 @@ var sharedExpect = map[string]expect{
 	},
 	"api_sdxl_base-refiner_ksampleradvanced__salad.json": {
 		points: map[string][]string{
-			"prompt": {"6.text", "15.text"}, "negative_prompt": {"7.text", "16.text"},
+			"sampler":   {"10.sampler_name", "11.sampler_name"},
+			"scheduler": {"10.scheduler", "11.scheduler"},
+			"prompt":    {"6.text", "15.text"}, "negative_prompt": {"7.text", "16.text"},
 			"seed":  {"10.noise_seed", "11.noise_seed"},
 			"steps": {"10.steps", "11.steps"}, "cfg": {"10.cfg", "11.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -97,6 +106,7 @@ var sharedExpect = map[string]expect{
 	},
 	"api_sdxl_loraloader-model-clip_lcm__replicate.json": {
 		points: map[string][]string{
+			"sampler": {"3.sampler_name"}, "scheduler": {"3.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"3.seed"},
 			"steps": {"3.steps"}, "cfg": {"3.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},
@@ -107,6 +117,7 @@ var sharedExpect = map[string]expect{
 	},
 	"api_sdxl_txt2img__salad.json": {
 		points: map[string][]string{
+			"sampler": {"49.sampler_name"}, "scheduler": {"49.scheduler"},
 			"prompt": {"6.text"}, "negative_prompt": {"7.text"}, "seed": {"49.seed"},
 			"steps": {"49.steps"}, "cfg": {"49.cfg"},
 			"width": {"5.width"}, "height": {"5.height"}, "batch_size": {"5.batch_size"},

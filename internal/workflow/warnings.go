@@ -26,11 +26,11 @@ var sizeMultiples = map[string]struct {
 // Warnings lists the values of r that this graph ignores or that ComfyUI
 // will change, each with the reason: a negative prompt for a graph with no
 // negative point (zeroed out by ConditioningZeroOut, or no negative input at
-// all), steps, cfg, guidance or batch size without a point to take them,
-// and a width or height that is not a multiple of what the graph's latent
-// wants. Render accepts all of these; the family's size multiple and the
-// config's maxima are the caller's to enforce, so this is advice for a
-// person, such as the CLI's user.
+// all), steps, cfg, guidance, sampler, scheduler or batch size without a
+// point to take them, and a width or height that is not a multiple of what
+// the graph's latent wants. Render accepts all of these; the family's size
+// multiple and the config's maxima are the caller's to enforce, so this is
+// advice for a person, such as the CLI's user.
 func (ins *Inspection) Warnings(r Request) []string {
 	var out []string
 	ignored := func(what, point string) {
@@ -49,6 +49,12 @@ func (ins *Inspection) Warnings(r Request) []string {
 	}
 	if r.Guidance != nil {
 		ignored(fmt.Sprintf("guidance %v", *r.Guidance), PointGuidance)
+	}
+	if r.Sampler != "" {
+		ignored(fmt.Sprintf("sampler %q", r.Sampler), PointSampler)
+	}
+	if r.Scheduler != "" {
+		ignored(fmt.Sprintf("scheduler %q", r.Scheduler), PointScheduler)
 	}
 	if r.BatchSize > 0 {
 		ignored(fmt.Sprintf("batch size %d", r.BatchSize), PointBatchSize)
