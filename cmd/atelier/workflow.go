@@ -337,11 +337,14 @@ const wfRenderUsage = `Usage: atelier workflow render FILE --prompt TEXT [flags]
 
 Fills an API-format ComfyUI workflow with a request and prints the graph that
 would be sent to ComfyUI. Values not given keep the template's. Exits 1 when
-the file is not an API-format workflow, lacks a required point, or a value is
-out of range. Prints a warning on stderr, and still exits 0, for a value the
+the file is not an API-format workflow, lacks a required point or a value is
+out of range, and when --sampler or --scheduler is given but the graph takes
+that name from a node the engine does not understand (name the point with
+--params). Prints a warning on stderr, and still exits 0, for a value the
 graph ignores (--negative where the negative is zeroed out, --cfg on a graph
 without cfg) or that ComfyUI will change (a size that is not a multiple of
-what the latent wants: 8, or 16 for SD3/Flux).
+what the latent wants: 8, or 16 for SD3/Flux). Sampler and scheduler names
+are ComfyUI's to check.
 `
 
 func workflowRender(args []string, stdout, stderr io.Writer) int {
@@ -358,6 +361,10 @@ func workflowRender(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&req.Steps, "steps", 0, "sampling steps (default: the template's)")
 	fs.Func("cfg", "CFG scale, 0…100 (default: the template's)", wfFloatInto(&req.CFG))
 	fs.Func("guidance", "Flux guidance, 0…100 (default: the template's)", wfFloatInto(&req.Guidance))
+	fs.StringVar(&req.Sampler, "sampler", "",
+		"sampler name for every sampler, e.g. dpmpp_2m (default: the template's)")
+	fs.StringVar(&req.Scheduler, "scheduler", "",
+		"scheduler name for every sampler, e.g. karras (default: the template's)")
 	fs.IntVar(&req.Width, "width", 0, "image width in pixels (default: the template's)")
 	fs.IntVar(&req.Height, "height", 0, "image height in pixels (default: the template's)")
 	fs.IntVar(&req.BatchSize, "batch", 0, "images per job (default: the template's)")

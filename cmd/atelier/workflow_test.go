@@ -65,6 +65,11 @@ func TestWorkflowCLI(t *testing.T) {
 	numericLink := edited("numeric.json", `"model": ["4", 0]`, `"model": [4, 0]`)
 	latin1 := edited("latin1.json", "lighthouse", "caf\xe9")
 	unusedModel := writeTemp(t, "unused.json", wfModelUnused)
+	// selector takes its sampler name from a custom node.
+	selector := writeTemp(t, "selector.json", strings.NewReplacer(
+		`"sampler_name": "dpmpp_2m"`, `"sampler_name": ["10", 0]`,
+		`"9": {`, `"10": {"class_type": "Sampler Selector", "inputs": {"sampler_name": "lcm"}},
+  "9": {`).Replace(string(sdxl)))
 	tests := []struct {
 		name       string
 		args       []string
@@ -124,10 +129,42 @@ func TestWorkflowCLI(t *testing.T) {
 		{name: "inspect sdxl", args: []string{"workflow", "inspect", wfTestdata + "sdxl.json"},
 			stdoutHas: []string{"api format, 7 nodes", "prompt", "6.text", "seed", "3.seed",
 				"width", "5.width", "4.ckpt_name", "9.filename_prefix", "problems: none",
-				"inserted as LoraLoader"}},
+				"inserted as LoraLoader", "sampler", "3.sampler_name", `"dpmpp_2m"`,
+				"3.scheduler", `"karras"`}},
 		{name: "inspect json", args: []string{"workflow", "inspect", "--json",
 			wfTestdata + "flux_split_basic.json"}, jsonStdout: true,
-			stdoutHas: []string{`"format": "api"`, `"unet_name"`, `"model_consumers"`}},
+			stdoutHas: []string{`"format": "api"`, `"unet_name"`, `"model_consumers"`,
+				`"name": "sampler",`, `"class": "KSamplerSelect",`, `"input": "sampler_name",`,
+				`"name": "scheduler",`, `"class": "BasicScheduler",`, `"input": "scheduler",`}},
+		{name: "inspect sampler behind a custom node", args: []string{"workflow", "inspect",
+			selector}, stdoutHas: []string{`unresolved: node "3" (KSampler) input ` +
+			`"sampler_name" is a link to node "10" (Sampler Selector)`,
+			"Render refuses a requested sampler until params.sampler names the inputs",
+			"problems: none"}},
+		{name: "render sampler and scheduler", args: []string{"workflow", "render",
+			wfTestdata + "flux_split_basic.json", "--prompt", "x", "--compact",
+			"--sampler", "uni_pc", "--scheduler", "beta"},
+			stdoutHas: []string{`"inputs":{"sampler_name":"uni_pc"}`,
+				`"inputs":{"scheduler":"beta","steps":20`}, stderrNot: []string{"warning"}},
+		{name: "render keeps the template's sampler", args: []string{"workflow", "render",
+			wfTestdata + "sdxl.json", "--prompt", "x", "--compact"},
+			stdoutHas: []string{`"sampler_name":"dpmpp_2m","scheduler":"karras"`}},
+		{name: "render sampler behind a custom node", args: []string{"workflow", "render",
+			selector, "--prompt", "x", "--sampler", "euler"}, code: 1,
+			stderrHas: []string{`sampler "euler" cannot be set: node "3" (KSampler) input ` +
+				`"sampler_name" is a link to node "10"`, "name the point in params.sampler"}},
+		{name: "render sampler named in params", args: []string{"workflow", "render",
+			selector, "--prompt", "x", "--sampler", "euler", "--compact", "--params",
+			`{"sampler":"10.sampler_name"}`},
+			stdoutHas: []string{`"sampler_name":["10",0]`, `"inputs":{"sampler_name":"euler"}`}},
+		{name: "render warns of an ignored sampler", args: []string{"workflow", "render",
+			unusedModel, "--prompt", "x", "--sampler", "euler", "--scheduler", "karras"},
+			jsonStdout: true, stderrHas: []string{`warning: sampler "euler" is ignored: no ` +
+				`KSampler, KSamplerAdvanced or KSamplerSelect node with a sampler_name`,
+				`warning: scheduler "karras" is ignored`}},
+		{name: "render bad sampler", args: []string{"workflow", "render",
+			wfTestdata + "sdxl.json", "--prompt", "x", "--sampler", "euler "}, code: 1,
+			stderrHas: []string{`sampler "euler ": want a name without leading or trailing`}},
 		{name: "inspect ui", args: []string{"workflow", "inspect", ui}, code: 1,
 			stdoutHas: []string{"ui format"}, stderrHas: []string{"UI format", "Export (API)"}},
 		{name: "inspect ui json", args: []string{"workflow", "inspect", ui, "--json"}, code: 1,
@@ -186,7 +223,7 @@ func TestWorkflowCLI(t *testing.T) {
 			"--prompt", "x", "--seed", "-1"}, code: 2, stderrHas: []string{"-seed"}},
 		{name: "render help", args: []string{"workflow", "render", "-h"},
 			stdoutHas: []string{"--prompt TEXT", "-lora", "-filename-prefix", "-replace-loras",
-				"default: the template's"}},
+				"default: the template's", "-sampler", "-scheduler"}},
 		{name: "no subcommand", args: []string{"workflow"}, code: 2,
 			stderrHas: []string{"inspect", "render"}},
 		{name: "unknown subcommand", args: []string{"workflow", "draw"}, code: 2,
