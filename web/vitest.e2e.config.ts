@@ -1,4 +1,12 @@
 import { defineConfig } from 'vitest/config'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
+
+/** ByName runs the flow files in the order their names give. */
+class ByName extends BaseSequencer {
+  override async sort(files: TestSpecification[]) {
+    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId))
+  }
+}
 
 // Browser flows: Playwright (playwright-core) driving Debian's Chromium
 // against a real `atelier up` started by e2e/global-setup.ts. Run them
@@ -12,6 +20,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: false,
     // One system under test: files run one after another, in name order.
-    sequence: { concurrent: false, shuffle: false },
+    sequence: { concurrent: false, shuffle: false, sequencer: ByName },
   },
 })

@@ -105,6 +105,27 @@ test('a published model change reaches the open studio', async () => {
   await admin.page.getByTestId('diff').first().waitFor()
   await shot(admin.page, 'flow-publish-releases-diff', 'en')
 
+  // Rolling back publishes v1's content as v3; the studio follows again.
+  await admin.page.getByTestId('rollback-1').click()
+  const rolledBack = admin.page.waitForResponse((r) =>
+    r.url().endsWith('/api/admin/releases/1/rollback'),
+  )
+  await admin.page.getByTestId('rollback-confirm').click()
+  expect((await rolledBack).status()).toBe(201)
+  const back = Date.now()
+  const reverted = await waitFor(
+    async () => (await names.first().textContent()) === 'Flux.1 Dev',
+    2000,
+  )
+  expect(
+    reverted,
+    `studio kept v2 ${Date.now() - back} ms after rollback`,
+  ).toBe(true)
+  await admin.page
+    .getByTestId('release-table')
+    .getByText('rollback of v1')
+    .waitFor()
+
   expect(studio.errors).toEqual([])
   expect(admin.errors).toEqual([])
   await studio.context.close()
