@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,8 +107,12 @@ func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
 	for k, v := range plan.Workflow.Params {
 		params[k] = v
 	}
+	if err := checkNames(g, params, plan, r); err != nil {
+		return nil, err
+	}
 	graph, err := g.Render(workflow.Request{Prompt: plan.Prompt, NegativePrompt: plan.Negative,
 		Seed: plan.Seed, Steps: plan.Steps, CFG: plan.CFG, Guidance: plan.Guidance,
+		Sampler: plan.Sampler, Scheduler: plan.Scheduler,
 		Width: plan.Width, Height: plan.Height, BatchSize: plan.BatchSize,
 		ModelFile: plan.Model.File, Loras: plan.Loras, FilenamePrefix: "atelier/" + id,
 		Params: params})
@@ -134,6 +139,50 @@ func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
 		"model", plan.Model.Name, "release_version", src.Version, "config_source", src.Source)
 	go m.follow(j, cj)
 	return j, nil
+}
+
+// checkNames refuses a sampler or scheduler the workflow cannot take
+// because its template reads that name through a link from a node the
+// engine does not understand (a custom selector node): Render would refuse
+// it, and the request or the config is what has to change. A name asked for
+// is the request's problem; a model default is the config's, reported on
+// the model.
+func checkNames(g *workflow.Graph, params workflow.Params, p *Plan, r Request) error {
+	if p.Sampler == "" && p.Scheduler == "" {
+		return nil
+	}
+	ins, err := g.Inspect(params)
+	if err != nil {
+		return nil // invalid params: Render reports them
+	}
+	var ps []FieldError
+	for _, n := range []struct {
+		point, value string
+		asked        bool
+	}{
+		{workflow.PointSampler, p.Sampler, r.Sampler != nil},
+		{workflow.PointScheduler, p.Scheduler, r.Scheduler != nil},
+	} {
+		pt := ins.Point(n.point)
+		if n.value == "" || len(pt.Unresolved) == 0 {
+			continue
+		}
+		why := fmt.Sprintf("workflow %q takes its %s from a node the engine does not "+
+			"understand (%s)", p.Workflow.Name, n.point, strings.Join(pt.Unresolved, "; "))
+		if n.asked {
+			ps = append(ps, FieldError{Field: n.point, Message: fmt.Sprintf(
+				"%q cannot be set: %s; leave %s out", n.value, why, n.point)})
+			continue
+		}
+		ps = append(ps, FieldError{Field: "model", Message: fmt.Sprintf("the default %s %q "+
+			"of model %q cannot be set: %s; the config must name the point in the "+
+			"workflow's params.%s or drop the default", n.point, n.value, p.Model.Name, why,
+			n.point)})
+	}
+	if len(ps) > 0 {
+		return &InvalidError{Problems: ps}
+	}
+	return nil
 }
 
 // graph returns the parsed template of w, parsed once per release.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image/png"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -398,13 +399,22 @@ func TestManagerRefuses(t *testing.T) {
 		t.Errorf("unknown model: %v, want *InvalidError", err)
 	}
 
+	// A sampler name of the right shape that ComfyUI does not know: its
+	// validation, not Resolve, refuses it.
+	var sub *comfyui.SubmitError
+	err := submit(`{"prompt":"a fox","model":"sdxl-base","width":64,"height":64,
+		"sampler":"warp_drive"}`)
+	if !errors.As(err, &sub) || !strings.Contains(sub.Error(), "warp_drive") {
+		t.Errorf("unknown sampler: %v, want a *comfyui.SubmitError naming it", err)
+	}
+
 	// A LoRA the config allows but the backend lacks.
 	inventory := starterInventory()
 	inventory.LoRAs = []string{"sdxl/add-detail-xl.safetensors"}
 	f.sim.SetInventory(*inventory)
 	f.pool.Refresh(context.Background())
 	var un *comfyui.UnavailableError
-	err := submit(`{"prompt":"a fox","model":"sdxl-base","width":64,"height":64,
+	err = submit(`{"prompt":"a fox","model":"sdxl-base","width":64,"height":64,
 		"loras":[{"name":"sdxl/pixel-art-xl.safetensors"}]}`)
 	if !errors.As(err, &un) {
 		t.Fatalf("missing LoRA: %v, want *comfyui.UnavailableError", err)
@@ -413,7 +423,185 @@ func TestManagerRefuses(t *testing.T) {
 		missing[0].Name != "sdxl/pixel-art-xl.safetensors" {
 		t.Errorf("missing files %+v, want the LoRA", missing)
 	}
-	if n := jobCount(t, f.mgr, "rejected"); n != 1 {
-		t.Errorf("atelier_jobs_total{result=rejected} = %g, want 1", n)
+	if n := jobCount(t, f.mgr, "rejected"); n != 2 { // the sampler and the LoRA
+		t.Errorf("atelier_jobs_total{result=rejected} = %g, want 2", n)
+	}
+}
+
+// withDefaults sets the sampler and scheduler defaults of the named models
+// in a starter snapshot, choosing names unlike the templates' own.
+func withDefaults(t *testing.T, snap *config.Snapshot, names map[string][2]string) {
+	t.Helper()
+	for i, m := range snap.Models {
+		n, ok := names[m.Name]
+		if !ok {
+			continue
+		}
+		d := config.ModelDefaults{}
+		if m.Defaults != nil {
+			d = *m.Defaults
+		}
+		d.Sampler, d.Scheduler = n[0], n[1]
+		snap.Models[i].Defaults = &d
+	}
+	var err error
+	if snap.Hash, err = snap.ComputeHash(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sentNames reads from the simulator's history the graph a job sent and
+// returns every sampler and scheduler name in it, keyed "node.input".
+func sentNames(t *testing.T, url, promptID string) map[string]string {
+	t.Helper()
+	resp, err := http.Get(url + "/history/" + promptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var hist map[string]struct {
+		Prompt []json.RawMessage `json:"prompt"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&hist); err != nil {
+		t.Fatalf("decoding history: %v", err)
+	}
+	entry, ok := hist[promptID]
+	if !ok || len(entry.Prompt) < 3 {
+		t.Fatalf("history of %s has no prompt: %+v", promptID, hist)
+	}
+	var graph map[string]struct {
+		Class  string                     `json:"class_type"`
+		Inputs map[string]json.RawMessage `json:"inputs"`
+	}
+	if err := json.Unmarshal(entry.Prompt[2], &graph); err != nil {
+		t.Fatalf("decoding the graph of %s: %v", promptID, err)
+	}
+	inputs := map[string][]string{
+		"KSampler": {"sampler_name", "scheduler"}, "KSamplerAdvanced": {"sampler_name", "scheduler"},
+		"KSamplerSelect": {"sampler_name"}, "BasicScheduler": {"scheduler"},
+	}
+	out := map[string]string{}
+	for id, n := range graph {
+		for _, in := range inputs[n.Class] {
+			var v string
+			if err := json.Unmarshal(n.Inputs[in], &v); err != nil {
+				t.Errorf("%s.%s = %s, want a string", id, in, n.Inputs[in])
+			}
+			out[id+"."+in] = v
+		}
+	}
+	return out
+}
+
+// TestManagerSendsSamplerAndScheduler checks that the graph ComfyUI gets
+// carries the model's default sampler and scheduler, or the request's.
+func TestManagerSendsSamplerAndScheduler(t *testing.T) {
+	f := newFixture(t, 0, Options{})
+	snap := starterSnapshot(t)
+	withDefaults(t, snap, map[string][2]string{
+		"sdxl-base": {"euler_ancestral", "exponential"}, "flux1-dev": {"dpmpp_2m", "beta"},
+	})
+	tests := []struct {
+		name string
+		body string
+		want map[string]string
+	}{
+		{"sdxl model defaults", `{"prompt":"a fox","model":"sdxl-base","width":64,"height":64}`,
+			map[string]string{"5.sampler_name": "euler_ancestral", "5.scheduler": "exponential"}},
+		{"sdxl request overrides", `{"prompt":"a fox","model":"sdxl-base","width":64,
+			"height":64,"sampler":"uni_pc","scheduler":"normal"}`,
+			map[string]string{"5.sampler_name": "uni_pc", "5.scheduler": "normal"}},
+		{"flux model defaults", `{"prompt":"a fox","model":"flux1-dev","width":64,"height":64,
+			"steps":2}`,
+			map[string]string{"10.sampler_name": "dpmpp_2m", "11.scheduler": "beta"}},
+		{"juggernaut keeps the template's", `{"prompt":"a fox","model":"juggernaut-xl",
+			"width":64,"height":64,"steps":2}`,
+			map[string]string{"5.sampler_name": "dpmpp_2m", "5.scheduler": "karras"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := f.mgr.Submit(context.Background(), snap, Source{Version: 3},
+				decodeRequest(t, tt.body))
+			if err != nil {
+				t.Fatalf("Submit: %v", err)
+			}
+			v := last(follow(t, j))
+			if v.Status != StatusSucceeded {
+				t.Fatalf("job ended %s (%+v), want succeeded", v.Status, v.Error)
+			}
+			if diff := cmp.Diff(tt.want, sentNames(t, f.url, v.PromptID)); diff != "" {
+				t.Errorf("names sent to ComfyUI (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestManagerRefusesHiddenNames checks that a sampler the workflow reads
+// from a custom node is refused as a request problem, before any backend
+// is asked, rather than failing as an internal error.
+func TestManagerRefusesHiddenNames(t *testing.T) {
+	snap := starterSnapshot(t)
+	for i, w := range snap.Workflows {
+		if w.Name != "sdxl-workflow" {
+			continue
+		}
+		var g map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(w.WorkflowJSON)))
+		dec.UseNumber()
+		if err := dec.Decode(&g); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, n := range g {
+			if n := n.(map[string]any); n["class_type"] == "KSampler" {
+				n["inputs"].(map[string]any)["sampler_name"] = []any{"99", 0}
+				found = true
+			}
+		}
+		if !found {
+			t.Fatal("the starter's sdxl workflow has no KSampler")
+		}
+		g["99"] = map[string]any{"class_type": "Sampler Selector",
+			"inputs": map[string]any{"sampler_name": "euler"}}
+		b, err := json.Marshal(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap.Workflows[i].WorkflowJSON = b
+	}
+	var err error
+	if snap.Hash, err = snap.ComputeHash(); err != nil {
+		t.Fatal(err)
+	}
+	mgr := NewManager(Options{Logger: testLogger(t)}) // no pool: nothing may be submitted
+	tests := []struct {
+		name  string
+		body  string
+		field string
+		words []string
+	}{
+		{"the model's default", `{"prompt":"a fox","model":"sdxl-base"}`, "model",
+			[]string{`default sampler "dpmpp_2m" of model "sdxl-base"`, `"sdxl-workflow"`,
+				`node "99" (Sampler Selector)`, "params.sampler"}},
+		{"the request's sampler", `{"prompt":"a fox","model":"sdxl-base","sampler":"lcm"}`,
+			"sampler", []string{`"lcm" cannot be set`, `node "99" (Sampler Selector)`,
+				"leave sampler out"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := mgr.Submit(context.Background(), snap, Source{}, decodeRequest(t, tt.body))
+			var inv *InvalidError
+			if !errors.As(err, &inv) {
+				t.Fatalf("Submit = %v, %v; want an *InvalidError", j, err)
+			}
+			if len(inv.Problems) != 1 || inv.Problems[0].Field != tt.field {
+				t.Fatalf("problems %+v, want one on %s", inv.Problems, tt.field)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(inv.Problems[0].Message, w) {
+					t.Errorf("message %q does not say %q", inv.Problems[0].Message, w)
+				}
+			}
+		})
 	}
 }

@@ -30,6 +30,10 @@ type Request struct {
 	Steps          *int          `json:"steps"`
 	CFG            *float64      `json:"cfg"`
 	Guidance       *float64      `json:"guidance"`
+	// Sampler and Scheduler are ComfyUI names ("dpmpp_2m", "karras") that
+	// replace the model's defaults; absent keeps them.
+	Sampler   *string `json:"sampler"`
+	Scheduler *string `json:"scheduler"`
 	// Seed is an unsigned 64-bit integer, as a JSON number or string;
 	// absent means random.
 	Seed      *Seed `json:"seed"`
@@ -86,14 +90,17 @@ func (e *InvalidError) Error() string {
 
 // Plan is a request resolved against a snapshot: every value decided.
 type Plan struct {
-	Model     config.Model
-	Workflow  config.Workflow
-	Loras     []workflow.Lora
-	Width     int
-	Height    int
-	Steps     int
-	CFG       *float64
-	Guidance  *float64
+	Model    config.Model
+	Workflow config.Workflow
+	Loras    []workflow.Lora
+	Width    int
+	Height   int
+	Steps    int
+	CFG      *float64
+	Guidance *float64
+	// Sampler and Scheduler are "" to keep the template's.
+	Sampler   string
+	Scheduler string
 	Seed      uint64
 	BatchSize int
 	Prompt    string
@@ -149,12 +156,12 @@ func Resolve(snap *config.Snapshot, r Request) (*Plan, error) {
 	if p.Steps < 1 || p.Steps > g.MaxSteps {
 		add("steps", "must be between 1 and %d, got %d", g.MaxSteps, p.Steps)
 	}
-	// TODO: the model's defaults.sampler and defaults.scheduler are not
-	// applied (the workflow engine has no injection point for them), so
-	// every job runs with the sampler and scheduler of its template.
 	if d := p.Model.Defaults; d != nil {
 		p.CFG, p.Guidance = d.CFG, d.Guidance
+		p.Sampler, p.Scheduler = d.Sampler, d.Scheduler
 	}
+	p.Sampler = resolveName("sampler", p.Sampler, r.Sampler, add)
+	p.Scheduler = resolveName("scheduler", p.Scheduler, r.Scheduler, add)
 	if r.CFG != nil {
 		p.CFG = r.CFG
 	}
@@ -188,6 +195,44 @@ func Resolve(snap *config.Snapshot, r Request) (*Plan, error) {
 		return nil, &InvalidError{Problems: ps}
 	}
 	return p, nil
+}
+
+// MaxNameLength bounds the sampler and scheduler names of a request.
+const MaxNameLength = 64
+
+// resolveName returns the request's sampler or scheduler name when it gives
+// one, else def. The request's name must look like one of ComfyUI's
+// (dpmpp_2m, euler_ancestral, sgm_uniform); whether ComfyUI knows it is
+// ComfyUI's to say.
+func resolveName(field, def string, req *string, add func(string, string, ...any)) string {
+	if req == nil {
+		return def
+	}
+	v := *req
+	switch bad, ok := firstNotNameRune(v); {
+	case v == "":
+		add(field, "must not be empty; leave it out for the model's default")
+	case utf8.RuneCountInString(v) > MaxNameLength:
+		add(field, "longer than %d characters", MaxNameLength)
+	case ok:
+		add(field, "%q holds %q; a %s name has only letters, digits and _ . + - "+
+			"(for example %s)", v, string(bad), field, nameExample[field])
+	}
+	return v
+}
+
+var nameExample = map[string]string{"sampler": "dpmpp_2m", "scheduler": "karras"}
+
+// firstNotNameRune finds the first character outside [A-Za-z0-9_.+-].
+func firstNotNameRune(s string) (rune, bool) {
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("_.+-", r)
+		if !ok {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func findModel(snap *config.Snapshot, name string) (config.Model, bool) {

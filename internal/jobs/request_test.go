@@ -24,9 +24,11 @@ func testSnapshot() *config.Snapshot {
 		Hash:    "sha256:test",
 		Models: []config.Model{
 			{Name: "flux1-dev", ModelType: "flux1", File: "flux1-dev-fp8.safetensors",
-				Defaults: &config.ModelDefaults{Steps: ptr(20), CFG: ptr(1.0), Guidance: ptr(3.5)}},
+				Defaults: &config.ModelDefaults{Steps: ptr(20), CFG: ptr(1.0), Guidance: ptr(3.5),
+					Sampler: "euler", Scheduler: "simple"}},
 			{Name: "sdxl-base", ModelType: "sdxl", File: "sd_xl_base_1.0.safetensors",
-				Defaults: &config.ModelDefaults{Steps: ptr(25), CFG: ptr(7.0)}},
+				Defaults: &config.ModelDefaults{Steps: ptr(25), CFG: ptr(7.0),
+					Sampler: "dpmpp_2m", Scheduler: "karras"}},
 			{Name: "juggernaut-xl", ModelType: "sdxl", File: "juggernautXL_v9.safetensors"},
 			{Name: "sd35", ModelType: "sd3", File: "sd3.5_medium.safetensors"},
 			{Name: "pixart", ModelType: "pixart", File: "pixart.safetensors"},
@@ -66,6 +68,8 @@ type resolved struct {
 	Width, Height   int
 	Steps           int
 	CFG, Guidance   *float64
+	Sampler         string
+	Scheduler       string
 	Seed            uint64
 	BatchSize       int
 	Prompt          string
@@ -75,7 +79,7 @@ type resolved struct {
 func summarize(p *Plan) resolved {
 	return resolved{Model: p.Model.Name, Workflow: p.Workflow.Name, Loras: p.Loras,
 		Width: p.Width, Height: p.Height, Steps: p.Steps, CFG: p.CFG, Guidance: p.Guidance,
-		Seed: p.Seed, BatchSize: p.BatchSize, Prompt: p.Prompt, Negative: p.Negative}
+		Sampler: p.Sampler, Scheduler: p.Scheduler, Seed: p.Seed, BatchSize: p.BatchSize, Prompt: p.Prompt, Negative: p.Negative}
 }
 
 // decodeRequest reads body as the API does: unknown fields are errors.
@@ -93,13 +97,18 @@ func decodeRequest(t *testing.T, body string) Request {
 // fluxBase is what a bare flux1-dev request resolves to.
 func fluxBase() resolved {
 	return resolved{Model: "flux1-dev", Workflow: "flux-wf", Width: 1024, Height: 1024,
-		Steps: 20, CFG: ptr(1.0), Guidance: ptr(3.5), Seed: 42, BatchSize: 1, Prompt: "a fox"}
+		Steps: 20, CFG: ptr(1.0), Guidance: ptr(3.5), Sampler: "euler", Scheduler: "simple",
+		Seed: 42, BatchSize: 1, Prompt: "a fox"}
 }
 
 func sdxlBase() resolved {
 	return resolved{Model: "sdxl-base", Workflow: "sdxl-wf", Width: 1024, Height: 1024,
-		Steps: 25, CFG: ptr(7.0), Seed: 42, BatchSize: 1, Prompt: "a fox"}
+		Steps: 25, CFG: ptr(7.0), Sampler: "dpmpp_2m", Scheduler: "karras", Seed: 42,
+		BatchSize: 1, Prompt: "a fox"}
 }
+
+// longName is a sampler name of MaxNameLength characters.
+var longName = strings.Repeat("dpmpp_2m", MaxNameLength/8)
 
 func with(r resolved, f func(*resolved)) resolved {
 	f(&r)
@@ -112,11 +121,11 @@ func TestResolveAccepts(t *testing.T) {
 		body string
 		want resolved
 	}{
-		{"model defaults: steps, cfg, guidance",
+		{"model defaults: steps, cfg, guidance, sampler, scheduler",
 			`{"prompt":"a fox","model":"flux1-dev","seed":42}`, fluxBase()},
 		{"model defaults without guidance",
 			`{"prompt":"a fox","model":"sdxl-base","seed":42}`, sdxlBase()},
-		{"no model defaults: image_gen's steps, template's cfg",
+		{"no model defaults: image_gen's steps, template's cfg, sampler and scheduler",
 			`{"prompt":"a fox","model":"juggernaut-xl","seed":42}`,
 			resolved{Model: "juggernaut-xl", Workflow: "juggernaut-wf", Width: 1024, Height: 1024,
 				Steps: 30, Seed: 42, BatchSize: 1, Prompt: "a fox"}},
@@ -127,6 +136,24 @@ func TestResolveAccepts(t *testing.T) {
 		{"request overrides defaults",
 			`{"prompt":"a fox","model":"flux1-dev","seed":42,"steps":8,"cfg":2.5,"guidance":0}`,
 			with(fluxBase(), func(r *resolved) { r.Steps, r.CFG, r.Guidance = 8, ptr(2.5), ptr(0.0) })},
+		{"request overrides sampler and scheduler",
+			`{"prompt":"a fox","model":"sdxl-base","seed":42,"sampler":"euler_ancestral",
+				"scheduler":"sgm_uniform"}`,
+			with(sdxlBase(), func(r *resolved) { r.Sampler, r.Scheduler = "euler_ancestral", "sgm_uniform" })},
+		{"request overrides only the sampler",
+			`{"prompt":"a fox","model":"flux1-dev","seed":42,"sampler":"dpmpp_2m"}`,
+			with(fluxBase(), func(r *resolved) { r.Sampler = "dpmpp_2m" })},
+		{"null keeps the model's defaults",
+			`{"prompt":"a fox","model":"flux1-dev","seed":42,"sampler":null,"scheduler":null}`,
+			fluxBase()},
+		{"sampler without model defaults",
+			`{"prompt":"a fox","model":"juggernaut-xl","seed":42,"scheduler":"beta"}`,
+			resolved{Model: "juggernaut-xl", Workflow: "juggernaut-wf", Width: 1024, Height: 1024,
+				Steps: 30, Scheduler: "beta", Seed: 42, BatchSize: 1, Prompt: "a fox"}},
+		{"names of 64 characters, every allowed one",
+			`{"prompt":"a fox","model":"sdxl-base","seed":42,"sampler":"` + longName +
+				`","scheduler":"A.z+0-9_"}`,
+			with(sdxlBase(), func(r *resolved) { r.Sampler, r.Scheduler = longName, "A.z+0-9_" })},
 		{"prompts trimmed",
 			`{"prompt":"  a fox \n","negative_prompt":" blurry ","model":"sdxl-base","seed":42}`,
 			with(sdxlBase(), func(r *resolved) { r.Negative = "blurry" })},
@@ -322,11 +349,28 @@ func TestResolveRefuses(t *testing.T) {
 			[]problem{{"seed", []string{`""`}}}},
 		{"seed with a fraction", `{"prompt":"a fox","model":"sdxl-base","seed":1.5}`,
 			[]problem{{"seed", []string{`"1.5"`}}}},
+		{"sampler empty", `{"prompt":"a fox","model":"sdxl-base","sampler":""}`,
+			[]problem{{"sampler", []string{"empty", "leave it out"}}}},
+		{"scheduler too long", `{"prompt":"a fox","model":"sdxl-base","scheduler":"` +
+			longName + `x"}`,
+			[]problem{{"scheduler", []string{"longer than 64"}}}},
+		{"sampler with a space", `{"prompt":"a fox","model":"sdxl-base","sampler":"dpmpp 2m"}`,
+			[]problem{{"sampler", []string{`"dpmpp 2m" holds " "`, "_ . + -", "dpmpp_2m"}}}},
+		{"scheduler with an accent", `{"prompt":"a fox","model":"sdxl-base",
+			"scheduler":"karrás"}`,
+			[]problem{{"scheduler", []string{`holds "á"`, "karras"}}}},
+		{"sampler with a newline", `{"prompt":"a fox","model":"sdxl-base",
+			"sampler":"euler\n"}`,
+			[]problem{{"sampler", []string{`holds "\n"`}}}},
+		{"sampler and scheduler with quotes", `{"prompt":"a fox","model":"sdxl-base",
+			"sampler":"e\"uler","scheduler":"<b>"}`,
+			[]problem{{"sampler", []string{`holds "\""`}}, {"scheduler", []string{`holds "<"`}}}},
 		{"every problem at once", `{"prompt":"","model":"flux1-dev",
 			"loras":[{"name":"sdxl/pixel.safetensors"}],"ratio":"2:1","steps":100,"cfg":200,
-			"batch_size":9,"seed":-1}`,
+			"batch_size":9,"seed":-1,"sampler":"","scheduler":"a b"}`,
 			[]problem{{"prompt", nil}, {"loras[0].name", nil}, {"ratio", nil}, {"steps", nil},
-				{"cfg", nil}, {"batch_size", nil}, {"seed", nil}}},
+				{"sampler", nil}, {"scheduler", nil}, {"cfg", nil}, {"batch_size", nil},
+				{"seed", nil}}},
 		{"size problems with others", `{"prompt":"a fox","model":"flux1-dev","width":1000,
 			"height":1024,"steps":61}`,
 			[]problem{{"width", nil}, {"steps", nil}}},
