@@ -27,8 +27,9 @@ func (ps Problems) Error() string {
 // format (a UI-format file gets the export hint), unparsable (invalid UTF-8
 // or JSON, cycles of links, links to missing nodes or written with a numeric
 // node id), required points missing (prompt, seed, width, height, model,
-// output), values hidden behind links the engine does not understand,
-// template values of numeric points ComfyUI would refuse, and invalid params
+// output), values hidden behind links the engine does not understand (but
+// for sampler and scheduler, see Inspection.Problems), template values
+// ComfyUI would refuse, and invalid params
 // (unknown point, node not in the graph, input not on that node, input that
 // holds a link). It returns nil when the workflow can be rendered.
 func Check(data []byte, p Params) []Problem {

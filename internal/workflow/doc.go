@@ -74,7 +74,7 @@
 //
 // The template's own values of the numeric points (seed, steps, cfg,
 // guidance, width, height, batch_size) must be numbers within ComfyUI's
-// ranges (see Request), and those of sampler and scheduler strings;
+// ranges (see Request), and those of sampler and scheduler must be strings;
 // Inspection.Problems lists those that are not.
 //
 // # LoRAs
