@@ -29,9 +29,9 @@ func (ps Problems) Error() string {
 // node id), required points missing (prompt, seed, width, height, model,
 // output), values hidden behind links the engine does not understand (but
 // for sampler and scheduler, see Inspection.Problems), template values
-// ComfyUI would refuse, and invalid params
-// (unknown point, node not in the graph, input not on that node, input that
-// holds a link). It returns nil when the workflow can be rendered.
+// ComfyUI would refuse, and invalid params (unknown point, node not in the
+// graph, input not on that node, input that holds a link). It returns nil
+// when the workflow can be rendered.
 func Check(data []byte, p Params) []Problem {
 	g, err := Parse(data)
 	if err != nil {
