@@ -147,6 +147,11 @@ func (m *Manager) Submit(ctx context.Context, snap *config.Snapshot, src Source,
 // it, and the request or the config is what has to change. A name asked for
 // is the request's problem; a model default is the config's, reported on
 // the model.
+//
+// TODO: config validation does not check a model's default sampler and
+// scheduler against its workflow, so a config whose workflow reads them
+// from a custom node is published and then refuses every request for that
+// model here.
 func checkNames(g *workflow.Graph, params workflow.Params, p *Plan, r Request) error {
 	if p.Sampler == "" && p.Scheduler == "" {
 		return nil
