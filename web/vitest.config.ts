@@ -13,5 +13,8 @@ export default defineConfig({
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
     restoreMocks: true,
+    // The first mount of an Element Plus component on a cold cache is slow
+    // on a busy two-core machine.
+    testTimeout: 20_000,
   },
 })
