@@ -97,10 +97,24 @@ export default async function setup(project: TestProject) {
   const password = randomBytes(12).toString('hex')
   const log = join(dir, 'atelier.log')
   const out = openSync(log, 'a')
+  // Settings from the caller's environment that would point this copy at
+  // other services or files are left out.
+  const env = { ...process.env }
+  for (const name of [
+    'COMFYUI_URL',
+    'BACKEND_CONFIG_URL',
+    'BACKEND_CONFIG_TOKEN',
+    'BACKEND_CONFIG_TOKEN_FILE',
+    'ATELIER_ADMIN_DB',
+    'ATELIER_CACHE_DIR',
+    'ATELIER_LOCAL_CONFIG',
+  ]) {
+    delete env[name]
+  }
   const proc = spawn(binary, ['up', '--data', join(dir, 'data')], {
     cwd: dir,
     env: {
-      ...process.env,
+      ...env,
       ATELIER_ADDR: `127.0.0.1:${main}`,
       ATELIER_ADMIN_ADDR: `127.0.0.1:${admin}`,
       ATELIER_COMFYSIM_ADDR: `127.0.0.1:${comfy}`,
