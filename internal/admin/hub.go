@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -138,21 +139,37 @@ type Watcher struct {
 	Client    string    `json:"client"` // token name or user
 	UserAgent string    `json:"user_agent"`
 	Since     time.Time `json:"since"`
-	Version   int64     `json:"version"` // the version it asked from
+	// Version is the latest version it has: the one it asked from, then
+	// each one sent to it.
+	Version int64 `json:"version"`
 }
 
-func (h *hub) addWatcher(w *Watcher) func() {
+// heldWatcher is a Watcher whose version moves as releases are sent.
+type heldWatcher struct {
+	w       Watcher
+	version atomic.Int64
+}
+
+// addWatcher records w until the returned function is called; the setter
+// records each version sent to it.
+func (h *hub) addWatcher(w *Watcher) (sent func(int64), remove func()) {
 	w.ID = h.nextID.Add(1)
-	h.waiters.Store(w.ID, w)
-	return func() { h.waiters.Delete(w.ID) }
+	hw := &heldWatcher{w: *w}
+	hw.version.Store(w.Version)
+	h.waiters.Store(w.ID, hw)
+	return hw.version.Store, func() { h.waiters.Delete(w.ID) }
 }
 
 // watchers lists the main services waiting now.
 func (h *hub) watchers() []Watcher {
 	var out []Watcher
 	h.waiters.Range(func(_, v any) bool {
-		out = append(out, *v.(*Watcher))
+		hw := v.(*heldWatcher)
+		w := hw.w
+		w.Version = hw.version.Load()
+		out = append(out, w)
 		return true
 	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

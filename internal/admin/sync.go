@@ -107,7 +107,8 @@ func (s *Server) syncWatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	defer s.hub.addWatcher(s.newWatcher(r, "watch", since))()
+	_, removeWatcher := s.hub.addWatcher(s.newWatcher(r, "watch", since))
+	defer removeWatcher()
 	s.metrics.watchers.WithLabelValues("watch").Inc()
 	defer s.metrics.watchers.WithLabelValues("watch").Dec()
 	for {
@@ -161,7 +162,8 @@ func (s *Server) syncStream(w http.ResponseWriter, r *http.Request) error {
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
-	defer s.hub.addWatcher(s.newWatcher(r, "stream", since))()
+	sentVersion, removeWatcher := s.hub.addWatcher(s.newWatcher(r, "stream", since))
+	defer removeWatcher()
 	s.metrics.watchers.WithLabelValues("stream").Inc()
 	defer s.metrics.watchers.WithLabelValues("stream").Dec()
 	heartbeat := time.NewTicker(s.opt.HeartbeatInterval)
@@ -183,6 +185,7 @@ func (s *Server) syncStream(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			sent = p.version
+			sentVersion(sent)
 		}
 		select {
 		case <-authChanged:
