@@ -3,6 +3,7 @@ package comfyui
 import (
 	"context"
 	"encoding/json"
+	"github.com/atelier-dev/atelier/internal/testlog"
 	"image/png"
 	"io"
 	"log/slog"
@@ -14,32 +15,7 @@ import (
 	"github.com/atelier-dev/atelier/internal/comfysim"
 )
 
-// testLog sends logs to the test's output until the test ends; background
-// goroutines that log later are silenced instead of panicking.
-type testLog struct {
-	t    testing.TB
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *testLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Logf("%s", p)
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	w := &testLog{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t) }
 
 // sim is a simulator served over real HTTP.
 type sim struct {

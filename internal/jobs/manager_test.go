@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/atelier-dev/atelier/internal/testlog"
 	"image/png"
 	"log/slog"
 	"net/http"
@@ -23,32 +24,7 @@ import (
 	"github.com/atelier-dev/atelier/internal/config"
 )
 
-// testLog sends logs to the test's output until the test ends; goroutines
-// that log later are silenced instead of failing the run.
-type testLog struct {
-	t    testing.TB
-	mu   sync.Mutex
-	done bool
-}
-
-func (w *testLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Logf("%s", p)
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	w := &testLog{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func testLogger(t testing.TB) *slog.Logger { return testlog.New(t) }
 
 // clock is a settable clock for the manager.
 type clock struct {
