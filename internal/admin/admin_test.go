@@ -578,6 +578,7 @@ func TestAccessTable(t *testing.T) {
 		{"GET", "/api/admin/draft/diff", admin.RoleViewer},
 		{"POST", "/api/admin/workflows/inspect", admin.RoleViewer},
 		{"PUT", "/api/admin/draft", admin.RoleEditor},
+		{"POST", "/api/admin/draft/validate", admin.RoleViewer},
 		{"POST", "/api/admin/draft/import", admin.RoleEditor},
 		{"GET", "/api/admin/releases", admin.RoleViewer},
 		{"GET", "/api/admin/releases/1", admin.RoleViewer},
@@ -896,5 +897,31 @@ func TestImportNamesMissingTemplateParts(t *testing.T) {
 		http.StatusBadRequest, &out, "Content-Type", ctype)
 	if !strings.Contains(out.Error.Message, "workflows/sdxl.json") {
 		t.Errorf("message %q does not name the missing part", out.Error.Message)
+	}
+}
+
+func TestValidateWithoutSaving(t *testing.T) {
+	e := newEnv(t)
+	e.importStarter(e.tokens[admin.RoleEditor])
+	var d draft
+	e.do(nil, "GET", "/api/admin/draft", e.tokens[admin.RoleEditor], nil, http.StatusOK, &d)
+	s, _, err := config.DecodeJSON(d.Config, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Models[0].Name = "Bad Name!"
+	var out struct {
+		Valid    bool
+		Problems config.Problems
+	}
+	e.do(nil, "POST", "/api/admin/draft/validate", e.tokens[admin.RoleEditor], s,
+		http.StatusOK, &out)
+	if out.Valid || len(out.Problems) == 0 || out.Problems[0].Path != "models[0].name" {
+		t.Errorf("validate: %+v", out)
+	}
+	var after draft
+	e.do(nil, "GET", "/api/admin/draft", e.tokens[admin.RoleEditor], nil, http.StatusOK, &after)
+	if after.Revision != d.Revision {
+		t.Errorf("validate saved the draft: revision %d → %d", d.Revision, after.Revision)
 	}
 }

@@ -116,6 +116,24 @@ func ifMatch(r *http.Request) (int64, error) {
 	return n, nil
 }
 
+// validateConfig checks a config without saving it, so the console can
+// show an edit's problems before it reaches the shared draft.
+func (s *Server) validateConfig(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return httperr.BodyError(err, MaxBodyBytes)
+	}
+	snap, _, err := config.DecodeJSON(body, "")
+	if err != nil {
+		httperr.JSON(w, http.StatusOK, map[string]any{"valid": false,
+			"problems": problemsOf(err)})
+		return nil
+	}
+	ps := validateDraft(snap)
+	httperr.JSON(w, http.StatusOK, map[string]any{"valid": len(ps) == 0, "problems": ps})
+	return nil
+}
+
 func (s *Server) putDraft(w http.ResponseWriter, r *http.Request) error {
 	base, err := ifMatch(r)
 	if err != nil {

@@ -205,6 +205,7 @@ func (s *Server) routes() http.Handler {
 	h("GET /api/admin/draft/diff", RoleViewer, s.draftDiff)
 	h("POST /api/admin/workflows/inspect", RoleViewer, s.inspectWorkflow)
 	h("PUT /api/admin/draft", RoleEditor, s.putDraft)
+	h("POST /api/admin/draft/validate", RoleViewer, s.validateConfig)
 	h("POST /api/admin/draft/import", RoleEditor, s.importDraft)
 
 	h("GET /api/admin/releases", RoleViewer, s.listReleases)

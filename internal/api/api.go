@@ -424,22 +424,35 @@ func imageGenBody(v *views) any {
 			mult = max(mult, config.SizeMultiple(m.ModelType))
 		}
 	}
-	ratios := []Ratio{}
-	for _, r := range g.SizeRatios {
-		if sz, err := config.SizeForRatio(g.DefaultSize, r, mult); err == nil {
-			ratios = append(ratios, Ratio{Ratio: r, Width: sz.Width, Height: sz.Height})
+	ratiosFor := func(mult int) []Ratio {
+		ratios := []Ratio{}
+		for _, r := range g.SizeRatios {
+			if sz, err := config.SizeForRatio(g.DefaultSize, r, mult); err == nil {
+				ratios = append(ratios, Ratio{Ratio: r, Width: sz.Width, Height: sz.Height})
+			}
+		}
+		return ratios
+	}
+	// Each model's family rounds sizes to its own multiple: the sizes a
+	// generation with that model will really have.
+	byModel := map[string][]Ratio{}
+	for _, m := range v.snap.Models {
+		if m.IsAvailable() {
+			byModel[m.Name] = ratiosFor(config.SizeMultiple(m.ModelType))
 		}
 	}
 	return struct {
-		DefaultSize  config.Size `json:"default_size"`
-		SizeRatios   []Ratio     `json:"size_ratios"`
-		DefaultSteps int         `json:"default_steps"`
-		MaxSteps     int         `json:"max_steps"`
-		MaxPixels    int         `json:"max_pixels"`
-		MaxBatch     int         `json:"max_batch"`
-		SizeMultiple int         `json:"size_multiple"`
+		DefaultSize  config.Size        `json:"default_size"`
+		SizeRatios   []Ratio            `json:"size_ratios"`
+		RatiosBy     map[string][]Ratio `json:"size_ratios_by_model"`
+		DefaultSteps int                `json:"default_steps"`
+		MaxSteps     int                `json:"max_steps"`
+		MaxPixels    int                `json:"max_pixels"`
+		MaxBatch     int                `json:"max_batch"`
+		SizeMultiple int                `json:"size_multiple"`
 		meta
-	}{g.DefaultSize, ratios, g.DefaultSteps, g.MaxSteps, g.MaxPixels, g.MaxBatch, mult, v.meta}
+	}{g.DefaultSize, ratiosFor(mult), byModel, g.DefaultSteps, g.MaxSteps, g.MaxPixels,
+		g.MaxBatch, mult, v.meta}
 }
 
 func workflowsBody(v *views) any {
