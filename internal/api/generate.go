@@ -99,7 +99,7 @@ func generateError(err error) error {
 	switch {
 	case errors.As(err, &inv):
 		return httperr.New(http.StatusBadRequest, "invalid_request",
-			"the request does not fit the current configuration: "+inv.Error()).
+			"the request cannot be generated: "+inv.Error()).
 			With(inv.Problems)
 	case errors.Is(err, jobs.ErrFull):
 		return httperr.New(http.StatusServiceUnavailable, "busy",
