@@ -148,7 +148,9 @@ type validateReport struct {
 }
 
 func configValidate(args []string, set settings.Settings, stdout, stderr io.Writer) int {
-	fs := newFlags("config validate", "[--json] [FILE|backend|cache]", stdout,
+	fs := newFlags("config validate", "[--json] [FILE|backend|cache]\n\n"+
+		"backend is the admin service's current release, cache the client cache; a file\n"+
+		"of either name is ./backend or ./cache.", stdout,
 		"ATELIER_LOCAL_CONFIG", "BACKEND_CONFIG_URL", "BACKEND_CONFIG_TOKEN", "ATELIER_CACHE_DIR")
 	asJSON := fs.Bool("json", false, "print a machine-readable report")
 	pos, code, stop := parseFlags(fs, args, stderr)
