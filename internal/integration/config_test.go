@@ -416,3 +416,54 @@ func TestManySubscribersAndReaders(t *testing.T) {
 		return true
 	})
 }
+
+// BenchmarkCurrent measures the read every request makes, Current(),
+// against a read-locked pointer as the baseline, in the same run:
+//
+//	go test -run '^$' -bench Current -benchmem ./internal/integration/
+func BenchmarkCurrent(b *testing.B) {
+	snap, local := starterBench(b)
+	c, err := configclient.New(context.Background(), configclient.Options{LocalConfig: local,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	b.Run("client.Current", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if c.Current() == nil {
+					b.Fatal("no config")
+				}
+			}
+		})
+	})
+	b.Run("baseline.RWMutex", func(b *testing.B) {
+		var mu sync.RWMutex
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.RLock()
+				s := snap
+				mu.RUnlock()
+				if s == nil {
+					b.Fatal("no config")
+				}
+			}
+		})
+	})
+}
+
+func starterBench(b *testing.B) (*config.Snapshot, string) {
+	dir := b.TempDir()
+	if _, err := config.WriteStarter(dir, false); err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(dir, config.LocalConfigName)
+	s, err := config.Load(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, file
+}
