@@ -53,6 +53,23 @@ export async function saveDraft(
   return a.data
 }
 
+/** What POST /api/admin/draft/validate says about a whole config. */
+export interface Validation {
+  valid: boolean
+  problems: Problem[] | null
+}
+
+/**
+ * validateDraft checks a whole config as the draft would hold it, without
+ * saving anything.
+ */
+export function validateDraft(config: Snapshot): Promise<Validation> {
+  return request<Validation>('/api/admin/draft/validate', {
+    method: 'POST',
+    body: config,
+  })
+}
+
 export function getDraftDiff(): Promise<DraftDiff> {
   return request<DraftDiff>('/api/admin/draft/diff')
 }

@@ -12,7 +12,13 @@ export interface SizeRatio extends Size {
 
 export interface ImageGen extends ConfigMeta {
   default_size: Size
+  /** The presets at the coarsest rounding any available model needs. */
   size_ratios: SizeRatio[]
+  /**
+   * The presets as a generation with each model really gets them: every
+   * family rounds to its own multiple (SDXL to 8, Flux and SD3 to 16).
+   */
+  size_ratios_by_model?: Record<string, SizeRatio[]>
   default_steps: number
   max_steps: number
   max_pixels: number

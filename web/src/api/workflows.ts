@@ -28,9 +28,28 @@ export interface InjectionPoint {
   name: string
   explicit?: boolean
   targets: InjectionTarget[] | null
-  missing?: boolean
-  unresolved?: boolean
+  /** Why no target was found; absent when there are targets. */
+  missing?: string
+  /** Links that hide the point's value from the engine. */
+  unresolved?: string[]
+  notes?: string[]
 }
+
+/** The points a workflow must have to be usable; the others are optional. */
+export const requiredPoints: readonly string[] = [
+  'prompt',
+  'seed',
+  'width',
+  'height',
+  'model',
+  'output',
+]
+
+/**
+ * Points whose hidden links the engine refuses only when a request asks
+ * for a value (they hold names, which a template may compute).
+ */
+export const namePoints: readonly string[] = ['sampler', 'scheduler']
 
 export interface Inspection {
   points: InjectionPoint[]

@@ -44,6 +44,12 @@ const en = {
       stale:
         'The configuration has not been confirmed for a while; it may be out of date.',
       unreachable: 'The studio cannot reach the main service.',
+      noComfy:
+        'No ComfyUI backend is up: nothing can be generated until one is back.',
+    },
+    health: {
+      noComfy: 'ComfyUI down',
+      unavailable: 'unavailable',
     },
     detail: {
       version: 'Version',
@@ -52,6 +58,9 @@ const en = {
       connected: 'Admin reachable',
       error: 'Last error',
       rejected: 'Rejected',
+      comfyui: 'ComfyUI',
+      up: 'up',
+      down: 'down ({why})',
     },
   },
   studio: {
@@ -81,7 +90,8 @@ const en = {
       cfg: 'CFG',
       guidance: 'Guidance',
       batch: 'Batch',
-      fromWorkflow: 'workflow',
+      fromWorkflow: 'from the workflow',
+      cfgLabel: 'CFG (empty: the workflow’s own value)',
       seed: 'Seed',
       seedRandom: 'Random',
       seedFixed: 'Fixed',
@@ -101,6 +111,9 @@ const en = {
       noModel: 'Choose a model first.',
       modelOff: 'The chosen model is not available.',
       empty: 'Write a prompt to generate.',
+      noneRunnable: 'No model can run now: {reason}',
+      tooLong: 'Prompts are limited to {max} characters.',
+      seeFields: 'Not generated: see the fields marked in red.',
     },
     result: {
       title: 'Result',
@@ -170,6 +183,7 @@ const en = {
       missing: 'Enter your user name and password.',
       bad: 'The user name or password is wrong.',
       tooMany: 'Too many failed attempts; try again in {s} seconds.',
+      signedInAs: 'Signed in as {name} ({role})',
     },
     draft: {
       revision: 'Draft rev. {n}',
@@ -213,6 +227,8 @@ const en = {
       saved: 'Saved to the draft.',
       savedWithProblems:
         'Saved to the draft, with {n} problem to fix here. | Saved to the draft, with {n} problems to fix here.',
+      notSaved:
+        'Not saved: fix the problem marked below first. | Not saved: fix the {n} problems marked below first.',
       savedOthers:
         'Saved. The draft still has {n} problem elsewhere. | Saved. The draft still has {n} problems elsewhere.',
       deleteConfirm: 'Delete the {noun} “{name}” from the draft?',
@@ -271,6 +287,17 @@ const en = {
       targets: 'Found at',
       explicit: 'set in params',
       notFound: 'not found',
+      notInGraph: 'not in this graph',
+      hidden: 'hidden behind a link: name it in params',
+      okAll: 'every injection point was found.',
+      okOptional:
+        'every required injection point was found. Optional points not in this graph: {list}.',
+      notJson:
+        '“{name}” is not a JSON file. In ComfyUI, use “Export (API)” and upload the file it saves.',
+      baseChanged:
+        'The graph loads “{file}”, so “For model” changed from {from} to {to}. It is a separate choice: set it back if this workflow is meant for {from}.',
+      baseUnknown:
+        'The graph loads “{file}”, which no model in the draft uses. “For model” ({from}) is a separate choice and was left as it was: check it.',
       params: 'Explicit injection points (params)',
       paramsHint:
         'Optional JSON: a point name to "node.input" or a list of them.',
@@ -372,6 +399,23 @@ const en = {
       apply: 'Filter',
       clear: 'Clear',
       empty: 'No entries.',
+      actions: {
+        login: 'sign-in',
+        login_failed: 'failed sign-in',
+        logout: 'sign-out',
+        draft_save: 'draft saved',
+        draft_import: 'draft imported',
+        draft_conflict: 'draft conflict',
+        release_publish: 'release published',
+        release_rollback: 'rollback',
+        release_refused: 'publish refused',
+        access_denied: 'access denied',
+        user_create: 'user created',
+        user_update: 'user changed',
+        user_delete: 'user deleted',
+        token_create: 'token created',
+        token_revoke: 'token revoked',
+      },
     },
     users: {
       intro: 'People who can sign in to this console.',

@@ -1,12 +1,15 @@
 // The studio's view of the configuration: models, LoRAs of the chosen
-// model, image-gen presets, and the config client's status. It polls the
-// status every second and refetches the lists when the version or source
-// changes, so a new release shows without a reload.
+// model, image-gen presets, the config client's status and the service's
+// health. It polls status and health every second and refetches the lists
+// when the version or source changes, or when ComfyUI backends come or go
+// (which changes which models are available), so both show without a
+// reload.
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { errorMessage } from '@/api/client'
 import type { ConfigSource } from '@/api/common'
 import { getConfigStatus, type ConfigStatus } from '@/api/configStatus'
+import { getHealth, type Health } from '@/api/health'
 import { getImageGen, type ImageGen } from '@/api/imageGen'
 import { listLoras, type Lora, type LoraGroup } from '@/api/loras'
 import { listModels, type Model } from '@/api/models'
@@ -28,6 +31,8 @@ export const useCatalogStore = defineStore('catalog', () => {
   const status = ref<ConfigStatus | null>(null)
   /** Set while the status cannot be read (the main service is down). */
   const statusError = ref('')
+  /** The service's health; null until read or while it cannot be. */
+  const health = ref<Health | null>(null)
   /** The version and source the lists were read at. */
   const loadedVersion = ref(0)
   const loadedSource = ref<ConfigSource | ''>('')
@@ -91,25 +96,48 @@ export const useCatalogStore = defineStore('catalog', () => {
     }
   }
 
+  /** Which ComfyUI backends are up, as a comparable key. */
+  function backendsKey(h: Health | null): string {
+    return (h?.comfyui ?? [])
+      .map((b) => `${b.url}=${b.up}`)
+      .sort()
+      .join(' ')
+  }
+
+  /** readHealth reads the health; it reports whether the backends changed. */
+  async function readHealth(): Promise<boolean> {
+    let h: Health | null
+    try {
+      h = await getHealth()
+    } catch {
+      h = null
+    }
+    const before = health.value
+    health.value = h
+    return !!before && !!h && backendsKey(before) !== backendsKey(h)
+  }
+
   /**
-   * checkStatus reads the config status and, when the version or source
-   * differs from the lists', reads the lists again. It reports whether
-   * they were reloaded.
+   * checkStatus reads the config status and the health and, when the
+   * version or source differs from the lists', or ComfyUI backends came or
+   * went, reads the lists again. It reports whether they were reloaded.
    */
   async function checkStatus(): Promise<boolean> {
-    let s: ConfigStatus
-    try {
-      s = await getConfigStatus()
-    } catch (err) {
-      statusError.value = errorMessage(err)
-      return false
-    }
+    const [moved, s] = await Promise.all([
+      readHealth(),
+      getConfigStatus().catch((err: unknown) => {
+        statusError.value = errorMessage(err)
+        return null
+      }),
+    ])
+    if (!s) return false
     status.value = s
     statusError.value = ''
     if (
       s.version === loadedVersion.value &&
       s.source === loadedSource.value &&
-      !error.value
+      !error.value &&
+      !moved
     ) {
       return false
     }
@@ -153,6 +181,7 @@ export const useCatalogStore = defineStore('catalog', () => {
     lorasVersion,
     status,
     statusError,
+    health,
     loadedVersion,
     loadedSource,
     revision,

@@ -1,6 +1,8 @@
 // The studio's generation form and this browser session's jobs. Defaults
 // come from the config (per model, then image_gen); a new release keeps
-// what the user typed and only corrects what no longer fits.
+// what the user typed and only corrects what no longer fits. The form and
+// the jobs live in sessionStorage, so leaving the studio and coming back
+// in the same tab finds them as they were.
 import { defineStore } from 'pinia'
 import { computed, reactive, ref, watch } from 'vue'
 import { ApiError, errorMessage } from '@/api/client'
@@ -52,8 +54,33 @@ export interface JobEntry {
 
 const maxSeed = (1n << 64n) - 1n
 const storageKey = 'atelier.jobs'
+const formKey = 'atelier.form'
 /** How many of this session's jobs are kept. */
 export const maxJobs = 24
+/** The longest prompt (and negative prompt) the service takes, in characters. */
+export const maxPromptLength = 10000
+
+/**
+ * The request fields the form shows next to their inputs; a service
+ * problem with any other field is shown with the general error.
+ */
+export const formFields: readonly string[] = [
+  'prompt',
+  'negative_prompt',
+  'ratio',
+  'steps',
+  'cfg',
+  'guidance',
+  'batch_size',
+  'seed',
+]
+
+/** promptLength counts characters as the service does (code points). */
+export function promptLength(s: string): number {
+  let n = 0
+  for (const _ of s.trim()) n++
+  return n
+}
 
 /** seedValid tells whether s is an unsigned 64-bit decimal number. */
 export function seedValid(s: string): boolean {
@@ -87,18 +114,8 @@ function loadJobs(): JobEntry[] {
   }
 }
 
-function saveJobs(jobs: JobEntry[]) {
-  try {
-    sessionStorage.setItem(storageKey, JSON.stringify(jobs))
-  } catch {
-    // Storage full or refused: the list still works for this page.
-  }
-}
-
-export const useGeneratorStore = defineStore('generator', () => {
-  const catalog = useCatalogStore()
-
-  const form = reactive<GenerateForm>({
+function blankForm(): GenerateForm {
+  return {
     prompt: '',
     negative: '',
     model: '',
@@ -110,13 +127,83 @@ export const useGeneratorStore = defineStore('generator', () => {
     seedMode: 'random',
     seed: '',
     batch: 1,
-  })
+  }
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v)
+}
+
+/**
+ * loadForm reads the form this tab left in sessionStorage. Each field is
+ * taken only when it has the right type; the catalog's reconcile then
+ * corrects what the current config no longer allows.
+ */
+export function loadForm(): GenerateForm {
+  const f = blankForm()
+  let v: Record<string, unknown>
+  try {
+    const raw = sessionStorage.getItem(formKey)
+    if (!raw) return f
+    const parsed = JSON.parse(raw) as unknown
+    if (!parsed || typeof parsed !== 'object') return f
+    v = parsed as Record<string, unknown>
+  } catch {
+    return f
+  }
+  const str = (k: string) => (typeof v[k] === 'string' ? v[k] : undefined)
+  f.prompt = str('prompt') ?? f.prompt
+  f.negative = str('negative') ?? f.negative
+  f.model = str('model') ?? f.model
+  f.ratio = str('ratio') ?? f.ratio
+  f.seed = str('seed') ?? f.seed
+  if (v.seedMode === 'fixed' || v.seedMode === 'random') {
+    f.seedMode = v.seedMode
+  }
+  if (isNum(v.steps)) f.steps = v.steps
+  if (isNum(v.batch)) f.batch = v.batch
+  if (isNum(v.cfg) || v.cfg === null) f.cfg = v.cfg
+  if (isNum(v.guidance) || v.guidance === null) f.guidance = v.guidance
+  if (Array.isArray(v.loras)) {
+    f.loras = v.loras.filter(
+      (p): p is LoraPick =>
+        !!p &&
+        typeof (p as LoraPick).name === 'string' &&
+        isNum((p as LoraPick).strength),
+    )
+  }
+  return f
+}
+
+function saveForm(f: GenerateForm) {
+  try {
+    sessionStorage.setItem(formKey, JSON.stringify(f))
+  } catch {
+    // Storage full or refused: the form still works for this page.
+  }
+}
+
+function saveJobs(jobs: JobEntry[]) {
+  try {
+    sessionStorage.setItem(storageKey, JSON.stringify(jobs))
+  } catch {
+    // Storage full or refused: the list still works for this page.
+  }
+}
+
+export const useGeneratorStore = defineStore('generator', () => {
+  const catalog = useCatalogStore()
+
+  const form = reactive<GenerateForm>(loadForm())
+  watch(form, () => saveForm(form), { deep: true })
 
   const jobs = ref<JobEntry[]>(loadJobs())
   /** The job the result area shows. */
   const selectedId = ref(jobs.value[0]?.id ?? '')
   const submitting = ref(false)
+  /** A failed submit's message, unless every problem has its own field. */
   const submitError = ref('')
+  /** The service's problems by request field (prompt, steps, …). */
   const fieldErrors = ref<Record<string, string>>({})
 
   const selectedModel = computed(() => catalog.model(form.model))
@@ -128,17 +215,39 @@ export const useGeneratorStore = defineStore('generator', () => {
   )
   const maxSteps = computed(() => catalog.imageGen?.max_steps ?? 150)
   const maxBatch = computed(() => catalog.imageGen?.max_batch ?? 1)
-  const ratios = computed(() => catalog.imageGen?.size_ratios ?? [])
+  /** The ratio presets at the sizes the chosen model really generates. */
+  const ratios = computed(() => {
+    const ig = catalog.imageGen
+    if (!ig) return []
+    return ig.size_ratios_by_model?.[form.model] ?? ig.size_ratios
+  })
   const selectedRatio = computed(() =>
     ratios.value.find((r) => r.ratio === form.ratio),
   )
   const seedError = computed(
     () => form.seedMode === 'fixed' && !seedValid(form.seed.trim()),
   )
+  const promptTooLong = computed(
+    () => promptLength(form.prompt) > maxPromptLength,
+  )
+  const negativeTooLong = computed(
+    () => promptLength(form.negative) > maxPromptLength,
+  )
+  /**
+   * Why no model can run when the config lists models and none is
+   * available (every ComfyUI backend down, say): their reasons, once each.
+   */
+  const noModelReason = computed(() => {
+    if (!catalog.models.length || catalog.availableModels.length) return ''
+    const reasons = catalog.models.map((m) => m.unavailable_reason ?? '')
+    return [...new Set(reasons.filter(Boolean))].join('; ')
+  })
   const canGenerate = computed(
     () =>
       !submitting.value &&
       form.prompt.trim() !== '' &&
+      !promptTooLong.value &&
+      !negativeTooLong.value &&
       !!selectedModel.value?.available &&
       !seedError.value,
   )
@@ -321,18 +430,41 @@ export const useGeneratorStore = defineStore('generator', () => {
       follow(entry.id)
       return true
     } catch (err) {
-      submitError.value = errorMessage(err)
-      if (err instanceof ApiError && Array.isArray(err.details)) {
-        const fe: Record<string, string> = {}
-        for (const d of err.details as FieldProblem[]) {
-          if (d && typeof d.field === 'string') fe[d.field] = d.message
-        }
-        fieldErrors.value = fe
-      }
+      const { fields, rest } = splitProblems(err)
+      fieldErrors.value = fields
+      // Each problem is shown once: by its field, or here.
+      submitError.value =
+        rest ?? (Object.keys(fields).length ? '' : errorMessage(err))
       return false
     } finally {
       submitting.value = false
     }
+  }
+
+  /**
+   * splitProblems sorts a failed submit's field problems into those the
+   * form shows by their input and a text of the others (undefined when
+   * there are none).
+   */
+  function splitProblems(err: unknown): {
+    fields: Record<string, string>
+    rest: string | undefined
+  } {
+    const fields: Record<string, string> = {}
+    const others: string[] = []
+    if (err instanceof ApiError && Array.isArray(err.details)) {
+      for (const d of err.details as FieldProblem[]) {
+        if (!d || typeof d.field !== 'string') continue
+        if (formFields.includes(d.field)) {
+          fields[d.field] = fields[d.field]
+            ? `${fields[d.field]}; ${d.message}`
+            : d.message
+        } else {
+          others.push(`${d.field}: ${d.message}`)
+        }
+      }
+    }
+    return { fields, rest: others.length ? others.join('; ') : undefined }
   }
 
   async function cancel(id: string) {
@@ -376,6 +508,9 @@ export const useGeneratorStore = defineStore('generator', () => {
     ratios,
     selectedRatio,
     seedError,
+    promptTooLong,
+    negativeTooLong,
+    noModelReason,
     canGenerate,
     selectModel,
     reconcile,
