@@ -96,4 +96,46 @@ describe('catalog', () => {
     expect(c.lorasModel).toBe('sdxl-base')
     expect(c.loras).toEqual([])
   })
+
+  it('reads the health and the lists again when ComfyUI comes or goes', async () => {
+    let up = true
+    const { calls } = mockFetch({
+      'GET /api/models': () => ({ body: fx.models(1) }),
+      'GET /api/image-gen': () => ({ body: fx.imageGen(1) }),
+      'GET /api/config/status': () => ({ body: fx.status(1) }),
+      'GET /api/health': () => ({ body: fx.health(up) }),
+    })
+    const c = useCatalogStore()
+    await c.load()
+    const count = () => calls.filter((x) => x.url === '/api/models').length
+
+    expect(await c.checkStatus()).toBe(false)
+    expect(c.health?.status).toBe('healthy')
+    expect(await c.checkStatus()).toBe(false)
+    expect(count()).toBe(1)
+
+    up = false
+    expect(await c.checkStatus()).toBe(true)
+    expect(c.health?.status).toBe('degraded')
+    expect(c.health?.comfyui?.[0]?.up).toBe(false)
+    expect(count()).toBe(2)
+    expect(await c.checkStatus()).toBe(false)
+
+    up = true
+    expect(await c.checkStatus()).toBe(true)
+    expect(count()).toBe(3)
+  })
+
+  it('takes a 503 health answer as unavailable', async () => {
+    mockFetch({
+      'GET /api/config/status': { body: fx.status(0, 'none') },
+      'GET /api/health': {
+        status: 503,
+        body: { status: 'unavailable', comfyui: [] },
+      },
+    })
+    const c = useCatalogStore()
+    await c.checkStatus()
+    expect(c.health?.status).toBe('unavailable')
+  })
 })

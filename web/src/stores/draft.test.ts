@@ -2,7 +2,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Snapshot } from '@/api/snapshot'
 import { mockFetch } from '@/test/fetch'
-import { useDraftStore } from './draft'
+import { problemsIn, useDraftStore } from './draft'
 
 function config(): Snapshot {
   return {
@@ -161,5 +161,111 @@ describe('draft', () => {
     await d.load()
     expect(await d.save(() => undefined)).toBe('error')
     expect(d.error).toBe('editors only')
+  })
+
+  describe('guarded save', () => {
+    function rename(name: string) {
+      return (c: Snapshot) => {
+        const m = c.models[0]
+        if (m) m.display_name = name
+      }
+    }
+
+    it('writes nothing when the edited item would have problems', async () => {
+      const { calls } = serveDraft({
+        'POST /api/admin/draft/validate': {
+          body: {
+            valid: false,
+            problems: [
+              { path: 'models[0].display_name', message: 'required' },
+              { path: 'image_gen.max_steps', message: 'too few' },
+            ],
+          },
+        },
+      })
+      const d = useDraftStore()
+      await d.load()
+      const outcome = await d.save(rename(''), { guard: () => 'models[0]' })
+      expect(outcome).toBe('invalid')
+      expect(d.refused).toEqual([
+        { path: 'models[0].display_name', message: 'required' },
+      ])
+      const sent = calls.find((c) => c.url === '/api/admin/draft/validate')
+      expect(JSON.parse(sent?.body ?? '{}').models[0].display_name).toBe('')
+      expect(calls.some((c) => c.method === 'PUT')).toBe(false)
+      // The local draft is as it was.
+      expect([d.revision, d.config?.models[0]?.display_name]).toEqual([3, 'A'])
+    })
+
+    it('saves when the problems are elsewhere', async () => {
+      const others = [{ path: 'models[10].file', message: 'required' }]
+      const { calls } = serveDraft({
+        'POST /api/admin/draft/validate': {
+          body: { valid: false, problems: others },
+        },
+        'PUT /api/admin/draft': {
+          body: { revision: 4, valid: false, problems: others },
+        },
+      })
+      const d = useDraftStore()
+      await d.load()
+      const outcome = await d.save(rename('B'), { guard: () => 'models[1]' })
+      expect(outcome).toBe('problems')
+      expect(d.refused).toEqual([])
+      expect(calls.filter((c) => c.method === 'PUT')).toHaveLength(1)
+      expect(d.config?.models[0]?.display_name).toBe('B')
+    })
+
+    it('takes the guard from the changed config', async () => {
+      serveDraft({
+        'POST /api/admin/draft/validate': {
+          body: {
+            valid: false,
+            problems: [{ path: 'models[1]', message: 'duplicate name "a"' }],
+          },
+        },
+      })
+      const d = useDraftStore()
+      await d.load()
+      const outcome = await d.save(
+        (c) => {
+          c.models.push({ ...c.models[0]! })
+        },
+        { guard: (next) => `models[${next.models.length - 1}]` },
+      )
+      expect(outcome).toBe('invalid')
+      expect(d.refused.map((p) => p.message)).toEqual(['duplicate name "a"'])
+    })
+
+    it('does not write when the check fails', async () => {
+      const { calls } = serveDraft({
+        'POST /api/admin/draft/validate': {
+          status: 500,
+          body: { error: { code: 'internal', message: 'boom' } },
+        },
+      })
+      const d = useDraftStore()
+      await d.load()
+      expect(await d.save(rename('B'), { guard: () => 'models[0]' })).toBe(
+        'error',
+      )
+      expect(d.error).toBe('boom')
+      expect(calls.some((c) => c.method === 'PUT')).toBe(false)
+    })
+  })
+
+  it('tells problems inside a path from those beside it', () => {
+    const ps = [
+      { path: 'models[1]', message: 'a' },
+      { path: 'models[1].name', message: 'b' },
+      { path: 'models[1].defaults.steps', message: 'c' },
+      { path: 'models[10].name', message: 'd' },
+      { path: 'models[1]x', message: 'e' },
+    ]
+    expect(problemsIn(ps, 'models[1]').map((p) => p.message)).toEqual([
+      'a',
+      'b',
+      'c',
+    ])
   })
 })

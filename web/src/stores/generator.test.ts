@@ -5,7 +5,12 @@ import type { Model } from '@/api/models'
 import * as fx from '@/test/fixtures'
 import { mockFetch } from '@/test/fetch'
 import { useCatalogStore } from './catalog'
-import { seedValid, useGeneratorStore } from './generator'
+import {
+  maxPromptLength,
+  promptLength,
+  seedValid,
+  useGeneratorStore,
+} from './generator'
 
 let version = 1
 let modelList: Model[] | undefined
@@ -219,5 +224,200 @@ describe('jobs', () => {
     expect(g.canGenerate).toBe(false)
     expect(await g.generate()).toBe(false)
     expect(calls.some((c) => c.method === 'POST')).toBe(false)
+  })
+})
+
+function sizeOf(g: ReturnType<typeof useGeneratorStore>, ratio: string) {
+  const r = g.ratios.find((x) => x.ratio === ratio)
+  return r ? `${r.width}×${r.height}` : ''
+}
+
+describe('ratio presets', () => {
+  it('show the sizes the chosen model really generates', async () => {
+    serve()
+    const { g } = await ready()
+    expect(g.form.model).toBe('flux1-dev')
+    expect(sizeOf(g, '4:3')).toBe('1184×880')
+    g.selectModel('sdxl-base')
+    expect(sizeOf(g, '4:3')).toBe('1176×888')
+    g.form.ratio = '4:3'
+    expect(g.selectedRatio?.width).toBe(1176)
+  })
+
+  it('keep the choice when the new model has it, else take the default', async () => {
+    serve()
+    const { c, g } = await ready()
+    g.form.ratio = '16:9'
+    g.selectModel('sdxl-base')
+    expect(g.form.ratio).toBe('16:9')
+    const only = [{ ratio: '1:1', width: 1024, height: 1024 }]
+    c.imageGen = {
+      ...fx.imageGen(),
+      size_ratios_by_model: { 'flux1-dev': only },
+    }
+    g.selectModel('flux1-dev')
+    expect(g.form.ratio).toBe('1:1')
+  })
+
+  it('fall back to the shared presets for a model without its own', async () => {
+    serve()
+    const { c, g } = await ready()
+    c.imageGen = { ...fx.imageGen(), size_ratios_by_model: {} }
+    expect(sizeOf(g, '4:3')).toBe('1184×880')
+    c.imageGen = { ...fx.imageGen(), size_ratios_by_model: undefined }
+    g.selectModel('sdxl-base')
+    expect(sizeOf(g, '4:3')).toBe('1184×880')
+  })
+})
+
+describe('form in the session', () => {
+  it('comes back as it was left', async () => {
+    serve()
+    const { g } = await ready()
+    g.selectModel('sdxl-base')
+    Object.assign(g.form, {
+      prompt: 'a cat',
+      negative: 'blur',
+      steps: 33,
+      ratio: '4:3',
+      seedMode: 'fixed',
+      seed: '42',
+      batch: 2,
+    })
+    await nextTick()
+
+    setActivePinia(createPinia())
+    const again = await ready()
+    expect(again.g.form).toMatchObject({
+      prompt: 'a cat',
+      negative: 'blur',
+      model: 'sdxl-base',
+      steps: 33,
+      cfg: 7,
+      ratio: '4:3',
+      seedMode: 'fixed',
+      seed: '42',
+      batch: 2,
+    })
+  })
+
+  it('corrects what the config no longer allows', async () => {
+    serve()
+    sessionStorage.setItem(
+      'atelier.form',
+      JSON.stringify({
+        prompt: 'kept',
+        model: 'gone',
+        steps: 'many',
+        ratio: '21:9',
+        batch: 99,
+        loras: [{ name: 'x' }],
+      }),
+    )
+    const { g } = await ready()
+    expect(g.form).toMatchObject({
+      prompt: 'kept',
+      model: 'flux1-dev',
+      steps: 20,
+      ratio: '1:1',
+      batch: 4,
+      loras: [],
+    })
+  })
+
+  it('starts blank from something that is not a form', async () => {
+    serve()
+    sessionStorage.setItem('atelier.form', '{not json')
+    const { g } = await ready()
+    expect([g.form.prompt, g.form.model]).toEqual(['', 'flux1-dev'])
+  })
+})
+
+describe('prompt limit', () => {
+  it('counts characters as the service does', () => {
+    expect(promptLength('  abc  ')).toBe(3)
+    // One code point each, two UTF-16 units each.
+    expect(promptLength('😀😀')).toBe(2)
+  })
+
+  it('will not submit a prompt past the limit', async () => {
+    const { calls } = serve()
+    const { g } = await ready()
+    g.form.prompt = 'x'.repeat(maxPromptLength + 1)
+    expect(g.promptTooLong).toBe(true)
+    expect(await g.generate()).toBe(false)
+    g.form.prompt = '😀'.repeat(maxPromptLength)
+    expect(g.promptTooLong).toBe(false)
+    g.form.negative = 'n'.repeat(maxPromptLength + 1)
+    expect(g.canGenerate).toBe(false)
+    expect(calls.some((c) => c.method === 'POST')).toBe(false)
+  })
+})
+
+describe('service errors', () => {
+  function refuse(status: number, message: string, details?: unknown) {
+    mockFetch({
+      'GET /api/models': { body: fx.models() },
+      'GET /api/image-gen': { body: fx.imageGen() },
+      'GET /api/loras': { body: fx.loras('flux1-dev') },
+      'POST /api/generate-image': {
+        status,
+        body: { error: { code: 'x', message, details } },
+      },
+    })
+  }
+
+  it.each([
+    [
+      'a field the form shows: by the field only',
+      [{ field: 'prompt', message: 'longer than 10000 characters' }],
+      { prompt: 'longer than 10000 characters' },
+      '',
+    ],
+    [
+      'a field the form does not show: in the general error',
+      [{ field: 'loras', message: 'unknown LoRA "x"' }],
+      {},
+      'loras: unknown LoRA "x"',
+    ],
+    [
+      'both: each once',
+      [
+        { field: 'steps', message: 'too many' },
+        { field: 'model', message: 'not installed' },
+      ],
+      { steps: 'too many' },
+      'model: not installed',
+    ],
+    ['no details: the message', undefined, {}, 'no ComfyUI backend is up'],
+  ])('%s', async (_n, details, fields, general) => {
+    refuse(details ? 400 : 503, 'no ComfyUI backend is up', details)
+    const { g } = await ready()
+    g.form.prompt = 'a cat'
+    expect(await g.generate()).toBe(false)
+    expect(g.fieldErrors).toEqual(fields)
+    expect(g.submitError).toBe(general)
+  })
+})
+
+describe('no model can run', () => {
+  it('says why, once', async () => {
+    const why = 'no ComfyUI backend is up'
+    modelList = fx
+      .models()
+      .models.map((m) => ({ ...m, available: false, unavailable_reason: why }))
+    serve()
+    const c = useCatalogStore()
+    const g = useGeneratorStore()
+    await c.load()
+    expect(g.noModelReason).toBe(why)
+    expect(g.form.model).toBe('')
+    expect(g.canGenerate).toBe(false)
+  })
+
+  it('says nothing while one can', async () => {
+    serve()
+    const { g } = await ready()
+    expect(g.noModelReason).toBe('')
   })
 })

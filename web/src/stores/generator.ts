@@ -252,14 +252,21 @@ export const useGeneratorStore = defineStore('generator', () => {
       !seedError.value,
   )
 
+  /** defaultRatio is the preset of the default size, else the first. */
   function defaultRatio(): string {
     const ig = catalog.imageGen
     if (!ig) return ''
     const d = ig.default_size
-    const same = ig.size_ratios.find(
-      (r) => r.width === d.width && r.height === d.height,
-    )
-    return (same ?? ig.size_ratios[0])?.ratio ?? ''
+    const list = ratios.value
+    const same = list.find((r) => r.width === d.width && r.height === d.height)
+    return (same ?? list[0])?.ratio ?? ''
+  }
+
+  /** fitRatio keeps the chosen preset when the model offers it. */
+  function fitRatio() {
+    if (!ratios.value.some((r) => r.ratio === form.ratio)) {
+      form.ratio = defaultRatio()
+    }
   }
 
   /** applyModelDefaults sets steps, cfg and guidance for the model. */
@@ -280,6 +287,7 @@ export const useGeneratorStore = defineStore('generator', () => {
     form.model = name
     form.loras = []
     applyModelDefaults()
+    fitRatio()
     void catalog.loadLoras(name)
   }
 
@@ -296,9 +304,7 @@ export const useGeneratorStore = defineStore('generator', () => {
       form.loras = []
       applyModelDefaults()
     }
-    if (!ratios.value.some((r) => r.ratio === form.ratio)) {
-      form.ratio = defaultRatio()
-    }
+    fitRatio()
     form.steps = Math.max(1, Math.min(form.steps, maxSteps.value))
     form.batch = Math.max(1, Math.min(form.batch, maxBatch.value))
     if (form.model !== catalog.lorasModel) void catalog.loadLoras(form.model)

@@ -42,14 +42,43 @@ export function imageGen(version = 1, maxSteps = 60): ImageGen {
     default_size: { width: 1024, height: 1024 },
     size_ratios: [
       { ratio: '1:1', width: 1024, height: 1024 },
+      { ratio: '4:3', width: 1184, height: 880 },
       { ratio: '16:9', width: 1360, height: 768 },
     ],
+    // SDXL rounds to 8, Flux to 16: their 4:3 differs.
+    size_ratios_by_model: {
+      'flux1-dev': [
+        { ratio: '1:1', width: 1024, height: 1024 },
+        { ratio: '4:3', width: 1184, height: 880 },
+        { ratio: '16:9', width: 1360, height: 768 },
+      ],
+      'sdxl-base': [
+        { ratio: '1:1', width: 1024, height: 1024 },
+        { ratio: '4:3', width: 1176, height: 888 },
+        { ratio: '16:9', width: 1360, height: 768 },
+      ],
+    },
     default_steps: 20,
     max_steps: maxSteps,
     max_pixels: 2097152,
     max_batch: 4,
     config_source: 'backend',
     config_version: version,
+  }
+}
+
+export function health(up = true) {
+  return {
+    status: up ? 'healthy' : 'degraded',
+    backend_connected: true,
+    config_source: 'backend',
+    config_version: 1,
+    stale: false,
+    comfyui: [
+      up
+        ? { url: 'http://gpu-1:8188', up: true }
+        : { url: 'http://gpu-1:8188', up: false, error: 'connection refused' },
+    ],
   }
 }
 
