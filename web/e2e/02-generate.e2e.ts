@@ -1,5 +1,7 @@
 // A user picks a model and a LoRA, generates with the simulator, watches
-// the progress and gets the image.
+// the progress and gets the image. The ratio buttons show the size the
+// chosen model really generates, and the progress bar never trails the
+// percentage beside it.
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import { launch, open, shot, waitFor } from './browser'
@@ -22,8 +24,16 @@ test('generate an image with a LoRA and see it progress', async () => {
     '[data-testid="model-option"][data-model="flux1-dev"]',
   )
   await flux.waitFor()
+
+  // SDXL rounds sizes to 8, Flux to 16: 3:4 is 888×1176 against 880×1184.
+  const portrait = page.locator('[data-ratio="3:4"]')
+  await page
+    .locator('[data-testid="model-option"][data-model="sdxl-base"]')
+    .click()
+  await expect.poll(() => portrait.textContent()).toContain('888×1176')
   await flux.click()
   await expect.poll(() => flux.getAttribute('aria-checked')).toBe('true')
+  await expect.poll(() => portrait.textContent()).toContain('880×1184')
 
   const lora = page.locator('[data-lora="flux/film-grain.safetensors"]')
   await lora.waitFor()
@@ -63,6 +73,34 @@ test('generate an image with a LoRA and see it progress', async () => {
     20,
   )
   expect(sawRunning, 'the progress never showed a running job').toBe(true)
+  // The bar and the number agree at every moment, not after an animation.
+  const gaps: number[] = []
+  await waitFor(
+    async () => {
+      const s = await progress.evaluate((el) => {
+        const bar = el.querySelector('.el-progress-bar__inner')
+        const track = el.querySelector('.el-progress-bar__outer')
+        const pct = el.querySelector('[data-testid="progress-pct"]')
+        if (!bar || !track || !pct) return null
+        return {
+          bar:
+            (bar.getBoundingClientRect().width /
+              track.getBoundingClientRect().width) *
+            100,
+          label: parseFloat(pct.textContent ?? ''),
+          status: el.getAttribute('data-status'),
+        }
+      })
+      if (s && s.status === 'running' && s.label > 0) {
+        gaps.push(Math.abs(s.bar - s.label))
+      }
+      return s?.status !== 'running' || gaps.length >= 8
+    },
+    10_000,
+    40,
+  )
+  expect(gaps.length, 'no progress was sampled').toBeGreaterThan(0)
+  expect(Math.max(...gaps), `bar against label: ${gaps}`).toBeLessThan(1.5)
   await expect.poll(() => progress.textContent()).toMatch(/step \d+ of 24/)
   await shot(page, 'flow-generate-progress', 'en')
   // The stage keeps its size while the job runs and when it ends.

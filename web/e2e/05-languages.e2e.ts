@@ -17,9 +17,47 @@ afterAll(async () => {
   await browser?.close()
 })
 
-const words: Record<Locale, { generate: string; models: string }> = {
-  en: { generate: 'Generate', models: 'Models' },
-  'zh-CN': { generate: '生成', models: '模型' },
+const words: Record<
+  Locale,
+  { generate: string; models: string; login: string }
+> = {
+  en: { generate: 'Generate', models: 'Models', login: 'sign-in' },
+  'zh-CN': { generate: '生成', models: '模型', login: '登录' },
+}
+
+/** titleCut tells whether the console's page title is cut short. */
+function titleCut(page: Page): Promise<boolean> {
+  return page
+    .locator('.page-title')
+    .evaluate((el) => el.scrollWidth > el.clientWidth + 1)
+}
+
+/**
+ * checkReleases checks the releases table: the first release offers no
+ * diff with a previous one, and no hash hides under the fixed actions.
+ */
+async function checkReleases(page: Page) {
+  await page.getByTestId('release-hash').first().waitFor()
+  // Every release but the first (v1, the oldest row) has one before it.
+  const rows = await page
+    .getByTestId('release-table')
+    .locator('tbody tr')
+    .count()
+  expect(await page.getByTestId('diff-prev-1').count()).toBe(0)
+  expect(await page.locator('[data-testid^="diff-prev-"]').count()).toBe(
+    rows - 1,
+  )
+  const hash = await page.getByTestId('release-hash').first().boundingBox()
+  const actions = await page
+    .getByTestId('release-table')
+    .locator('tbody tr')
+    .first()
+    .locator('td.el-table-fixed-column--right')
+    .boundingBox()
+  expect(hash && actions, 'no hash or actions cell').toBeTruthy()
+  expect((hash?.x ?? 0) + (hash?.width ?? 0)).toBeLessThanOrEqual(
+    actions?.x ?? 0,
+  )
 }
 
 /** overflows tells whether the page scrolls sideways. */
@@ -66,6 +104,10 @@ describe.each<Locale>(['en', 'zh-CN'])('in %s', (locale) => {
     expect(await page.getByTestId('nav-models').textContent()).toContain(
       words[locale].models,
     )
+    // Audit action codes are named in the language in use.
+    const actions = page.getByTestId('audit-action-cell')
+    await actions.first().waitFor()
+    expect(await actions.allTextContents()).toContain(words[locale].login)
     await shot(page, 'admin-dashboard', locale)
 
     const screens: [string, string][] = [
@@ -81,6 +123,7 @@ describe.each<Locale>(['en', 'zh-CN'])('in %s', (locale) => {
       await page.getByTestId(nav).click()
       await page.waitForLoadState('networkidle')
       await shot(page, name, locale)
+      if (name === 'admin-releases') await checkReleases(page)
     }
 
     await page.getByTestId('nav-loras').click()
@@ -109,7 +152,25 @@ describe.each<Locale>(['en', 'zh-CN'])('in %s', (locale) => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.waitForTimeout(200)
     expect(await overflows(page), 'the console scrolls sideways').toBe(false)
+    expect(await titleCut(page), 'the page title is cut').toBe(false)
     await shot(page, 'admin-phone', locale)
+
+    // On a phone the models table keeps the name and the actions in view.
+    await page.getByRole('button', { name: /menu|菜单/ }).click()
+    await page.locator('.side-drawer').getByTestId('nav-models').click()
+    await page.getByTestId('item-table').waitFor()
+    await page.waitForTimeout(300)
+    expect(await titleCut(page), 'the page title is cut').toBe(false)
+    const id = page.getByTestId('item-table').getByText('flux1-dev', {
+      exact: true,
+    })
+    expect(await id.isVisible()).toBe(true)
+    const edit = page.getByTestId('edit-flux1-dev')
+    const box = await edit.boundingBox()
+    expect(box, 'no edit button').not.toBeNull()
+    expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390)
+    expect(await overflows(page), 'the console scrolls sideways').toBe(false)
+    await shot(page, 'admin-models-phone', locale)
 
     expect(errors).toEqual([])
     await context.close()

@@ -1,6 +1,7 @@
 // Starts `bin/atelier up` (built by `make build` with the UI embedded) in a
 // temporary folder on free ports, waits until both services are ready, and
-// stops it when the run ends.
+// stops it when the run ends. startAtelier is exported for flows that need
+// a copy of their own (one whose ComfyUI is down, say).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
@@ -30,7 +31,7 @@ declare module 'vitest' {
 
 const binary = resolve(import.meta.dirname, '../../bin/atelier')
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer()
     srv.once('error', fail)
@@ -75,13 +76,20 @@ function stop(proc: ChildProcess): Promise<void> {
   })
 }
 
-export default async function setup(project: TestProject) {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `Chromium is missing at ${chromiumPath}: install it with ` +
-        "'apt-get install -y chromium' (the browser tests need it)",
-    )
-  }
+/** A running copy of atelier up and how to stop it. */
+export interface Started {
+  atelier: Atelier
+  stop: () => Promise<void>
+}
+
+/**
+ * startAtelier runs `atelier up` in a new temporary folder on free ports
+ * with the given settings on top of the caller's environment, and waits
+ * until both services answer /readyz.
+ */
+export async function startAtelier(
+  settings: Record<string, string> = {},
+): Promise<Started> {
   if (!existsSync(binary)) {
     throw new Error(
       `${binary} is missing: run 'make web build' first ` +
@@ -120,6 +128,7 @@ export default async function setup(project: TestProject) {
       ATELIER_COMFYSIM_ADDR: `127.0.0.1:${comfy}`,
       ATELIER_ADMIN_PASSWORD: password,
       ATELIER_LOG_LEVEL: 'warn',
+      ...settings,
     },
     stdio: ['ignore', out, out],
   })
@@ -135,11 +144,25 @@ export default async function setup(project: TestProject) {
     await stop(proc)
     throw err
   }
-  project.provide('atelier', atelier)
-  return async () => {
-    await stop(proc)
-    if (!process.env.ATELIER_E2E_KEEP) {
-      rmSync(dir, { recursive: true, force: true })
-    }
+  return {
+    atelier,
+    stop: async () => {
+      await stop(proc)
+      if (!process.env.ATELIER_E2E_KEEP) {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
   }
+}
+
+export default async function setup(project: TestProject) {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `Chromium is missing at ${chromiumPath}: install it with ` +
+        "'apt-get install -y chromium' (the browser tests need it)",
+    )
+  }
+  const started = await startAtelier()
+  project.provide('atelier', started.atelier)
+  return started.stop
 }
