@@ -10,6 +10,7 @@ import { useDraftStore } from '@/stores/draft'
 import { useSessionStore } from '@/stores/session'
 import { mockFetch, type Route } from '@/test/fetch'
 import AuditView from '../views/AuditView.vue'
+import ImageGenView from '../views/ImageGenView.vue'
 import ModelsView from '../views/ModelsView.vue'
 import ReleasesView from '../views/ReleasesView.vue'
 import WorkflowUpload from './WorkflowUpload.vue'
@@ -213,6 +214,35 @@ describe('SectionEditor save', () => {
     expect(calls.some((c) => c.method === 'PUT')).toBe(false)
     expect(el('[data-field="file"]').textContent).toContain('required')
     expect(useDraftStore().config?.models).toHaveLength(2)
+  })
+})
+
+describe('ImageGenView save', () => {
+  it('keeps invalid settings out of the draft and shows why', async () => {
+    const { calls } = serve({
+      'POST /api/admin/draft/validate': {
+        body: {
+          valid: false,
+          problems: [
+            { path: 'image_gen.max_steps', message: 'below default_steps' },
+          ],
+        },
+      },
+    })
+    signIn('editor')
+    await useDraftStore().load()
+    const w = mountIn(ImageGenView)
+    await flushPromises()
+    const input = w.get<HTMLInputElement>('[data-testid="ig-max-steps"] input')
+    await input.setValue('5')
+    await input.trigger('change')
+    await w.get('[data-testid="ig-save"]').trigger('click')
+    await settle()
+    const sent = calls.find((c) => c.url === '/api/admin/draft/validate')
+    expect(JSON.parse(sent?.body ?? '{}').image_gen.max_steps).toBe(5)
+    expect(calls.some((c) => c.method === 'PUT')).toBe(false)
+    expect(w.text()).toContain('below default_steps')
+    expect(useDraftStore().config?.image_gen.max_steps).toBe(60)
   })
 })
 
