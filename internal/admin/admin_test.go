@@ -771,7 +771,7 @@ func TestInspectWorkflowUpload(t *testing.T) {
 		ok     bool
 		hint   string
 	}{
-		{"api_sdxl_txt2img__salad.json", "api", true, "every injection point"},
+		{"api_sdxl_txt2img__salad.json", "api", true, "every required injection point"},
 		{"ui_flux1-dev_fp8-checkpoint__replicate.json", "ui", false, "Export (API)"},
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, tt.file))

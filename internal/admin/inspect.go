@@ -58,7 +58,7 @@ func (s *Server) inspectWorkflow(w http.ResponseWriter, r *http.Request) error {
 	}
 	ans.OK = err == nil && len(ans.Problems) == 0
 	if ans.OK {
-		ans.Message = "API format; every injection point was found"
+		ans.Message = "API format; every required injection point was found"
 	}
 	httperr.JSON(w, http.StatusOK, ans)
 	return nil
