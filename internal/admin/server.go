@@ -235,9 +235,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/admin/config-sync/health", s.instrument(
 		"GET /api/admin/config-sync/health", s.authorizeSync(s.syncHealth)))
 
-	mux.Handle("/api/", httperr.Func(s.log, func(http.ResponseWriter, *http.Request) error {
-		return httperr.New(http.StatusNotFound, "not_found", "no such API endpoint")
-	}))
+	mux.Handle("/api/", httperr.Unrouted(mux, s.log))
 	mux.Handle("/admin/", s.console())
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 

@@ -107,9 +107,7 @@ func (s *Server) routes() {
 	}))
 	s.mux.Handle("GET /readyz", httperr.Func(s.log, s.readyz))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.opt.Registry, promhttp.HandlerOpts{}))
-	s.mux.Handle("/api/", httperr.Func(s.log, func(http.ResponseWriter, *http.Request) error {
-		return httperr.New(http.StatusNotFound, "not_found", "no such API endpoint")
-	}))
+	s.mux.Handle("/api/", httperr.Unrouted(s.mux, s.log))
 	s.mux.Handle("/", s.studio())
 }
 

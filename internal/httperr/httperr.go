@@ -207,3 +207,30 @@ func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// Unrouted answers requests no route took: 405 with an Allow header when
+// the path exists for other methods in mux, else 404, both as JSON. Mount
+// it as mux's catch-all for an API prefix.
+func Unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
+	return Func(log, func(w http.ResponseWriter, r *http.Request) error {
+		_, self := mux.Handler(r)
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut,
+			http.MethodPatch, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != self && p != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return New(http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf(
+				"%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+		}
+		return New(http.StatusNotFound, "not_found", "no such API endpoint")
+	})
+}

@@ -109,3 +109,27 @@ func TestDecodeJSONMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestUnrouted(t *testing.T) {
+	mux := http.NewServeMux()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})
+	mux.Handle("GET /api/things/{id}", ok)
+	mux.Handle("DELETE /api/things/{id}", ok)
+	mux.Handle("/api/", httperr.Unrouted(mux, nil))
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/api/things/7", http.StatusMethodNotAllowed, "GET, DELETE"},
+		{"GET", "/api/nothing", http.StatusNotFound, ""},
+		{"GET", "/api/things/7", http.StatusOK, ""},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.status || rec.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d Allow %q; want %d %q", tt.method, tt.path, rec.Code,
+				rec.Header().Get("Allow"), tt.status, tt.allow)
+		}
+	}
+}
