@@ -150,16 +150,16 @@ func backendProblems(un *comfyui.UnavailableError) []backendProblem {
 	return out
 }
 
-// allUpButMissing reports whether some backend is up and only files are
-// missing: then retrying will not help, the request must change.
+// allUpButMissing reports whether every backend is up and lacks files:
+// then retrying will not help, the request must change. With a backend
+// down, it may hold the files once it is back: that is a 503.
 func allUpButMissing(un *comfyui.UnavailableError) bool {
-	up := false
 	for _, p := range un.Problems {
-		if !p.Down {
-			up = true
+		if p.Down {
+			return false
 		}
 	}
-	return up
+	return len(un.Problems) > 0
 }
 
 func (s *Server) job(r *http.Request) (*jobs.Job, error) {

@@ -43,10 +43,11 @@ func TestGenerateErrorStatuses(t *testing.T) {
 			http.StatusUnprocessableEntity, "not_installed", []string{lora.Name, sim},
 			`[{"backend":"` + sim + `","down":false,` +
 				`"missing":[{"kind":"lora","name":"flux/grain.safetensors"}]}]`},
+		// The down backend may have the file once it is back: retry later.
 		{"one backend down, the other lacks the file", &comfyui.UnavailableError{
 			Problems: []comfyui.BackendProblem{{Backend: "http://a", Down: true, Reason: "timeout"},
 				{Backend: "http://b", Missing: []comfyui.MissingFile{lora}}}},
-			http.StatusUnprocessableEntity, "not_installed", []string{lora.Name, "http://a"},
+			http.StatusServiceUnavailable, "comfyui_unavailable", []string{lora.Name, "http://a"},
 			`[{"backend":"http://a","down":true,"reason":"timeout"},{"backend":"http://b",` +
 				`"down":false,"missing":[{"kind":"lora","name":"flux/grain.safetensors"}]}]`},
 		{"inventory not read yet", &comfyui.UnavailableError{Problems: []comfyui.BackendProblem{
