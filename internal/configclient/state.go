@@ -314,6 +314,16 @@ func (c *Client) reject(err *rejectError, hint int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.st.connected = true
+	if cur != nil && version > 0 && version <= cur.Version {
+		// A late answer (a fetch that started before a newer release was
+		// applied): the release it carries is already superseded. It is
+		// counted in the metrics above but not shown as the rejection in
+		// force. TODO: an invalid release from a restored (rolled-back)
+		// admin database also lands here, so Status does not show it.
+		c.log.Debug("superseded release rejected", "release_version", version,
+			"reason", err.reason, "serving_version", cur.Version)
+		return
+	}
 	c.st.lastErr = err.Error()
 	prev := c.st.rejected
 	c.st.rejected = &Rejection{Version: version, Reason: err.reason, At: time.Now()}
