@@ -331,5 +331,8 @@ func (j *Job) finish(r Result) {
 	st := j.Status()
 	st.State, st.Images, st.Err = r.State, r.Images, r.Err
 	j.publish(st)
+	// Out of the backend's count before anyone waiting learns the outcome,
+	// so that a caller seeing Done also sees the job no longer in flight.
+	j.b.removeJob(j)
 	close(j.done)
 }
