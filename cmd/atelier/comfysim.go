@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -73,28 +72,15 @@ func runComfysim(args []string, stdout, stderr io.Writer) int {
 	return serveComfysim(ctx, ln, sim, log, stdout)
 }
 
-// serveComfysim serves until ctx ends, then shuts down within five seconds.
+// serveComfysim serves until ctx ends, then shuts down: the simulator's
+// WebSockets are closed first, since http.Server.Shutdown does not wait for
+// hijacked connections.
 func serveComfysim(ctx context.Context, ln net.Listener, sim *comfysim.Server,
 	log *slog.Logger, stdout io.Writer) int {
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "comfysim listening on http://%s\n", ln.Addr())
-	log.Info("comfysim listening", "addr", ln.Addr().String())
-
-	select {
-	case err := <-errc:
+	if err := serveListener(ctx, log, "comfysim", ln, sim, sim.Close); err != nil {
 		log.Error("comfysim server stopped", "err", err)
 		return 1
-	case <-ctx.Done():
-	}
-	log.Info("comfysim shutting down")
-	sim.Close() // closes the WebSockets, which Shutdown does not wait for
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		log.Warn("comfysim shutdown cut short", "err", err)
-		srv.Close()
 	}
 	return 0
 }

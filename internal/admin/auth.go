@@ -407,9 +407,16 @@ func clip(s string, n int) string {
 // audit appends an entry; a failure to record is logged, not returned,
 // because the change it describes has already happened.
 func (s *Server) audit(r *http.Request, actor, action, target, summary string) {
-	e := AuditEntry{Time: s.opt.Now(), Actor: actor, Source: remoteIP(r), Action: action,
+	s.appendAudit(r.Context(), remoteIP(r), actor, action, target, summary)
+}
+
+// appendAudit records one entry from source (an address, or "local" for
+// tools on this machine); a failure is logged, not returned.
+func (s *Server) appendAudit(ctx context.Context, source, actor, action, target,
+	summary string) {
+	e := AuditEntry{Time: s.opt.Now(), Actor: actor, Source: source, Action: action,
 		Target: target, Summary: summary}
-	if err := s.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Error("writing audit entry failed", "action", action, "actor", actor, "err", err)
 	}
 }

@@ -422,10 +422,6 @@ func (s *Server) releaseLocked(r *http.Request, snap *config.Snapshot, message s
 		return Release{}, httperr.New(http.StatusUnprocessableEntity, "invalid_config",
 			fmt.Sprintf("the config has %d problem(s); nothing was published", len(ps))).With(ps)
 	}
-	canon, err := snap.Canonical()
-	if err != nil {
-		return Release{}, err
-	}
 	hash, err := snap.ComputeHash()
 	if err != nil {
 		return Release{}, err
@@ -441,26 +437,7 @@ func (s *Server) releaseLocked(r *http.Request, snap *config.Snapshot, message s
 		}
 	}
 	p := principalFrom(r.Context())
-	rel, err := s.store.CreateRelease(r.Context(), Release{Hash: hash, Config: canon,
-		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: p.Name,
-		RollbackOf: rollbackOf})
-	if err != nil {
-		return Release{}, err
-	}
-	s.metrics.published.Inc()
-	action, summary := "release.publish", fmt.Sprintf("published version %d: %s", rel.Version,
-		message)
-	if rollbackOf > 0 {
-		action, summary = "release.rollback", fmt.Sprintf(
-			"rolled back to version %d as version %d: %s", rollbackOf, rel.Version, message)
-	}
-	s.audit(r, p.Name, action, fmt.Sprintf("release:%d", rel.Version), summary)
-	s.log.Info("release published", "release_version", rel.Version, "hash", rel.Hash,
-		"published_by", p.Name, "rollback_of", rollbackOf)
-	if err := s.refresh(r.Context()); err != nil {
-		s.log.Error("serving the new release failed", "release_version", rel.Version, "err", err)
-	}
-	return rel, nil
+	return s.createRelease(r.Context(), snap, hash, p.Name, remoteIP(r), message, rollbackOf)
 }
 
 // checkDrop refuses a release that would remove every model or every
@@ -767,26 +744,40 @@ func (s *Server) Publish(ctx context.Context, snap *config.Snapshot, actor, mess
 	if _, err := s.store.SaveDraft(ctx, d.Revision, draft, actor); err != nil {
 		return Release{}, fmt.Errorf("saving draft: %w", err)
 	}
-	canon, err := c.Canonical()
-	if err != nil {
-		return Release{}, err
-	}
 	hash, err := c.ComputeHash()
 	if err != nil {
 		return Release{}, err
 	}
+	return s.createRelease(ctx, &c, hash, actor, "local", message, 0)
+}
+
+// createRelease stores a validated snapshot as the next release, records it
+// in the audit log and makes it current for every waiter. Callers hold
+// publishMu.
+func (s *Server) createRelease(ctx context.Context, snap *config.Snapshot, hash, actor,
+	source, message string, rollbackOf int64) (Release, error) {
+	canon, err := snap.Canonical()
+	if err != nil {
+		return Release{}, err
+	}
 	rel, err := s.store.CreateRelease(ctx, Release{Hash: hash, Config: canon,
-		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: actor})
+		Message: message, PublishedAt: s.opt.Now().UTC(), PublishedBy: actor,
+		RollbackOf: rollbackOf})
 	if err != nil {
 		return Release{}, fmt.Errorf("publishing: %w", err)
 	}
 	s.metrics.published.Inc()
-	e := AuditEntry{Time: s.opt.Now(), Actor: actor, Source: "local", Action: "release.publish",
-		Target: fmt.Sprintf("release:%d", rel.Version), Summary: message}
-	if err := s.store.AppendAudit(ctx, e); err != nil {
-		s.log.Error("writing audit entry failed", "action", e.Action, "err", err)
+	action, summary := "release.publish", fmt.Sprintf("published version %d: %s", rel.Version,
+		message)
+	if rollbackOf > 0 {
+		action, summary = "release.rollback", fmt.Sprintf(
+			"rolled back to version %d as version %d: %s", rollbackOf, rel.Version, message)
 	}
+	s.appendAudit(ctx, source, actor, action, fmt.Sprintf("release:%d", rel.Version), summary)
 	s.log.Info("release published", "release_version", rel.Version, "hash", rel.Hash,
-		"published_by", actor)
-	return rel, s.refresh(ctx)
+		"published_by", actor, "rollback_of", rollbackOf)
+	if err := s.refresh(ctx); err != nil {
+		s.log.Error("serving the new release failed", "release_version", rel.Version, "err", err)
+	}
+	return rel, nil
 }
